@@ -1,0 +1,187 @@
+using ILGPU;
+
+namespace GpuCnn.Kernels.Pool;
+
+/// <summary>Geometry of a 2-D pooling over NCHW tensors.</summary>
+public struct PoolParams
+{
+    /// <summary>Batch × channels (pooling treats every plane alike).</summary>
+    public int Planes;
+    /// <summary>Input height and width.</summary>
+    public int H, W;
+    /// <summary>Output height and width.</summary>
+    public int OH, OW;
+    /// <summary>Window height and width.</summary>
+    public int KH, KW;
+    /// <summary>Strides.</summary>
+    public int SH, SW;
+    /// <summary>Implicit padding (top, left); padded cells never win a max/min and count as zero in an average.</summary>
+    public int PH, PW;
+}
+
+/// <summary>Selects the winner of a pooling window: the first element for which <see cref="Better"/> holds.</summary>
+public interface IPoolSelect
+{
+    /// <summary>True when <paramref name="candidate"/> replaces <paramref name="best"/>.</summary>
+    bool Better(float candidate, float best);
+}
+
+/// <summary>Max pooling: the largest value wins (the first one on ties, as in PyTorch).</summary>
+public readonly struct MaxSelect : IPoolSelect
+{
+    /// <inheritdoc/>
+    public bool Better(float candidate, float best) => candidate > best;
+}
+
+/// <summary>Min pooling: the smallest value wins (the first one on ties).</summary>
+public readonly struct MinSelect : IPoolSelect
+{
+    /// <inheritdoc/>
+    public bool Better(float candidate, float best) => candidate < best;
+}
+
+/// <summary>
+/// Pooling kernels.
+/// <para>Select (max/min): y = x[argsel window]; dx[i] = Σ over windows whose winner is i of dy. Backward recomputes
+/// each window's winner instead of storing indices, so it needs no extra buffer and no atomics.</para>
+/// <para>Average: y = Σ window / d with d the window clipped to the padded input (PyTorch's count_include_pad);
+/// dx[i] = Σ over windows containing i of dy / d.</para>
+/// </summary>
+public static class PoolKernels
+{
+    /// <summary>Flat index into the plane of the winner of window (oy, ox), or −1 when the window holds only padding.</summary>
+    static int Winner<TSel>(ArrayView<float> x, int planeBase, PoolParams p, int oy, int ox)
+        where TSel : struct, IPoolSelect
+    {
+        TSel sel = default;
+        int best = -1;
+        float bestV = 0f;
+        int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
+        for (int ky = 0; ky < p.KH; ky++)
+        {
+            int iy = y0 + ky;
+            if (iy < 0 || iy >= p.H) continue;
+            for (int kx = 0; kx < p.KW; kx++)
+            {
+                int ix = x0 + kx;
+                if (ix < 0 || ix >= p.W) continue;
+                int idx = iy * p.W + ix;
+                float v = x[planeBase + idx];
+                if (best < 0 || sel.Better(v, bestV)) { best = idx; bestV = v; }
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Max/min pooling forward; one output per iteration.</summary>
+    public static void SelectForward<TSel>(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+        where TSel : struct, IPoolSelect
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int o = Chunk.Start(t, chunk); o < end; o++)
+        {
+            int ox = o % p.OW;
+            int r = o / p.OW;
+            int oy = r % p.OH;
+            int plane = r / p.OH;
+            int pb = plane * p.H * p.W;
+            int w = Winner<TSel>(x, pb, p, oy, ox);
+            y[o] = w < 0 ? 0f : x[pb + w];
+        }
+    }
+
+    /// <summary>Max/min pooling backward; one input element per iteration, gathering from the windows that hold it.</summary>
+    public static void SelectBackward<TSel>(Index1D t, int n, int chunk, PoolParams p,
+        ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float beta)
+        where TSel : struct, IPoolSelect
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int ix = i % p.W;
+            int r = i / p.W;
+            int iy = r % p.H;
+            int plane = r / p.H;
+            int pb = plane * p.H * p.W;
+            int self = iy * p.W + ix;
+            float acc = 0f;
+            // Windows oy with oy·SH − PH ≤ iy ≤ oy·SH − PH + KH − 1.
+            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
+            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
+            if (oyLo < 0) oyLo = 0;
+            if (oxLo < 0) oxLo = 0;
+            if (oyHi >= p.OH) oyHi = p.OH - 1;
+            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            for (int oy = oyLo; oy <= oyHi; oy++)
+                for (int ox = oxLo; ox <= oxHi; ox++)
+                    if (Winner<TSel>(x, pb, p, oy, ox) == self)
+                        acc += dy[(plane * p.OH + oy) * p.OW + ox];
+            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+        }
+    }
+
+    /// <summary>Divisor of window (oy, ox): its extent clipped to the padded input.</summary>
+    static int AvgDivisor(PoolParams p, int oy, int ox)
+    {
+        int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
+        int y1 = y0 + p.KH, x1 = x0 + p.KW;
+        if (y1 > p.H + p.PH) y1 = p.H + p.PH;
+        if (x1 > p.W + p.PW) x1 = p.W + p.PW;
+        return (y1 - y0) * (x1 - x0);
+    }
+
+    /// <summary>Average pooling forward; one output per iteration.</summary>
+    public static void AvgForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int o = Chunk.Start(t, chunk); o < end; o++)
+        {
+            int ox = o % p.OW;
+            int r = o / p.OW;
+            int oy = r % p.OH;
+            int plane = r / p.OH;
+            int pb = plane * p.H * p.W;
+            int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
+            float acc = 0f;
+            for (int ky = 0; ky < p.KH; ky++)
+            {
+                int iy = y0 + ky;
+                if (iy < 0 || iy >= p.H) continue;
+                for (int kx = 0; kx < p.KW; kx++)
+                {
+                    int ix = x0 + kx;
+                    if (ix < 0 || ix >= p.W) continue;
+                    acc += x[pb + iy * p.W + ix];
+                }
+            }
+            y[o] = acc / AvgDivisor(p, oy, ox);
+        }
+    }
+
+    /// <summary>Average pooling backward; one input element per iteration.</summary>
+    public static void AvgBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int ix = i % p.W;
+            int r = i / p.W;
+            int iy = r % p.H;
+            int plane = r / p.H;
+            float acc = 0f;
+            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
+            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
+            if (oyLo < 0) oyLo = 0;
+            if (oxLo < 0) oxLo = 0;
+            if (oyHi >= p.OH) oyHi = p.OH - 1;
+            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            for (int oy = oyLo; oy <= oyHi; oy++)
+                for (int ox = oxLo; ox <= oxHi; ox++)
+                    acc += dy[(plane * p.OH + oy) * p.OW + ox] / AvgDivisor(p, oy, ox);
+            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+        }
+    }
+
+    /// <summary>Ceiling division that is correct for negative numerators (b &gt; 0).</summary>
+    static int DivCeil(int a, int b) => a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}

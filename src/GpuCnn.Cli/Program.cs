@@ -1,0 +1,1 @@
+return GpuCnn.Cli.CommandLine.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,287 @@
+using System.Numerics;
+using System.Runtime.ExceptionServices;
+
+namespace GpuCnn.Data;
+
+/// <summary>
+/// Cuts a <see cref="Dataset"/> into normalized mini-batches, optionally shuffled, filling them on a background
+/// thread ahead of the consumer. Only one epoch may be enumerated at a time per loader, because the loader owns a
+/// fixed pool of <c>prefetch + 1</c> batches that it recycles, so steady-state training allocates nothing per batch.
+/// </summary>
+public sealed class DataLoader : IDisposable
+{
+    private readonly bool _shuffle;
+    private readonly int _seed;
+    private readonly float _mean;
+    private readonly float _std;
+    private readonly Batch[] _pool;
+    private readonly int[] _order;
+
+    // Everything below is guarded by _gate. The producer and the consumer hand batches back and forth
+    // through _free and _ready; Monitor.Wait/PulseAll keeps that allocation-free.
+    private readonly object _gate = new();
+    private readonly Queue<Batch> _free;
+    private readonly Queue<Batch> _ready;
+    private bool _active;     // an epoch enumeration is running
+    private bool _stop;       // tells the producer to quit
+    private bool _disposed;
+    private Exception? _error;
+    private Thread? _producer;
+
+    /// <summary>Creates a loader; no thread runs until an epoch is enumerated.</summary>
+    /// <param name="data">The samples.</param>
+    /// <param name="batchSize">Samples per batch, at least 1.</param>
+    /// <param name="shuffle">Whether each epoch visits the samples in a fresh pseudo-random order.</param>
+    /// <param name="seed">Seed of the shuffle; with the epoch number it fully determines the order.</param>
+    /// <param name="dropLast">Whether to drop the last batch if it would be partial.</param>
+    /// <param name="mean">Subtracted from every pixel.</param>
+    /// <param name="std">Every pixel is divided by it after subtracting <paramref name="mean"/>; non-zero.</param>
+    /// <param name="prefetch">How many batches the producer may fill ahead of the consumer, at least 0.</param>
+    public DataLoader(Dataset data, int batchSize, bool shuffle, int seed, bool dropLast,
+        float mean = 0f, float std = 1f, int prefetch = 2)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        if (!float.IsFinite(mean))
+            throw new ArgumentOutOfRangeException(nameof(mean), mean, "mean must be finite");
+        if (!float.IsFinite(std) || std == 0f)
+            throw new ArgumentOutOfRangeException(nameof(std), std, "std must be finite and non-zero");
+        if ((long)batchSize * data.SampleSize > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch would not fit in one array");
+
+        Data = data;
+        BatchSize = batchSize;
+        BatchesPerEpoch = dropLast ? data.Count / batchSize : (int)(((long)data.Count + batchSize - 1) / batchSize);
+        _shuffle = shuffle;
+        _seed = seed;
+        _mean = mean;
+        _std = std;
+        _order = new int[data.Count];
+        _pool = new Batch[prefetch + 1];
+        for (int i = 0; i < _pool.Length; i++)
+            _pool[i] = new Batch(batchSize, data.SampleSize);
+        _free = new Queue<Batch>(_pool.Length);
+        _ready = new Queue<Batch>(_pool.Length);
+    }
+
+    /// <summary>The samples.</summary>
+    public Dataset Data { get; }
+
+    /// <summary>Samples per batch (the length of every <see cref="Batch.Labels"/>).</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Batches in one epoch: Count/BatchSize, rounded up unless the last partial batch is dropped.</summary>
+    public int BatchesPerEpoch { get; }
+
+    /// <summary>
+    /// Batches of one epoch. The order depends only on (seed, <paramref name="epoch"/>), never on timing.
+    /// Batches are filled on a background thread, <c>prefetch</c> ahead, so a GPU never waits on the host.
+    /// Batch objects are recycled: a Batch is valid until the next MoveNext. Pixel values are (x - mean) / std.
+    /// Stopping early is fine as long as the enumerator is disposed (foreach does); that stops the producer.
+    /// </summary>
+    /// <param name="epoch">Epoch number; with the seed it selects the shuffle.</param>
+    /// <returns>The batches, lazily; enumerating starts the producer.</returns>
+    /// <exception cref="InvalidOperationException">(On enumeration) another epoch of this loader is still being enumerated.</exception>
+    public IEnumerable<Batch> Epoch(int epoch)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Enumerate(epoch);
+    }
+
+    /// <summary>Stops a running producer (a consumer blocked in MoveNext gets ObjectDisposedException).</summary>
+    public void Dispose()
+    {
+        Thread? producer;
+        lock (_gate)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            _stop = true;
+            producer = _producer;
+            Monitor.PulseAll(_gate);
+        }
+        if (producer != null && producer != Thread.CurrentThread)
+            producer.Join();
+    }
+
+    private IEnumerable<Batch> Enumerate(int epoch)
+    {
+        int batches = BatchesPerEpoch;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_active)
+                throw new InvalidOperationException(
+                    $"DataLoader({Data.Name}): an epoch is already being enumerated; finish or dispose its enumerator first");
+            _active = true;
+            _stop = false;
+            _error = null;
+            _free.Clear();
+            _ready.Clear();
+            foreach (var b in _pool)
+                _free.Enqueue(b);
+        }
+
+        Thread? producer = null;
+        Batch? current = null;
+        try
+        {
+            FillOrder(epoch);
+            producer = new Thread(() => Produce(batches))
+            {
+                IsBackground = true,
+                Name = $"GpuCnn DataLoader ({Data.Name})",
+            };
+            lock (_gate)
+                _producer = producer;
+            producer.Start();
+
+            for (int i = 0; i < batches; i++)
+            {
+                lock (_gate)
+                {
+                    if (current != null)
+                    {
+                        _free.Enqueue(current);
+                        current = null;
+                        Monitor.PulseAll(_gate);
+                    }
+                    while (_ready.Count == 0 && _error == null && !_disposed)
+                        Monitor.Wait(_gate);
+                    if (_disposed)
+                        throw new ObjectDisposedException(nameof(DataLoader), "the DataLoader was disposed during an epoch");
+                    // Batches that were ready before a failure are still good: deliver them first, in order.
+                    if (_ready.Count > 0)
+                        current = _ready.Dequeue();
+                    else
+                        ExceptionDispatchInfo.Capture(_error!).Throw();
+                }
+                yield return current!;
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _stop = true;
+                Monitor.PulseAll(_gate);
+            }
+            // The producer only ever blocks in Monitor.Wait, which _stop ends, so this join is prompt.
+            producer?.Join();
+            lock (_gate)
+            {
+                _producer = null;
+                _active = false;
+            }
+        }
+    }
+
+    private void Produce(int batches)
+    {
+        try
+        {
+            for (int i = 0; i < batches; i++)
+            {
+                Batch batch;
+                lock (_gate)
+                {
+                    while (_free.Count == 0 && !_stop)
+                        Monitor.Wait(_gate);
+                    if (_stop)
+                        return;
+                    batch = _free.Dequeue();
+                }
+                Fill(batch, i);
+                lock (_gate)
+                {
+                    _ready.Enqueue(batch);
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+            {
+                _error = e;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private void Fill(Batch batch, int index)
+    {
+        int start = index * BatchSize;
+        int count = Math.Min(BatchSize, Data.Count - start);
+        int size = Data.SampleSize;
+        float[] src = Data.Images;
+        int[] labels = Data.Labels;
+        bool identity = _mean == 0f && _std == 1f;
+
+        for (int r = 0; r < count; r++)
+        {
+            int k = _order[start + r];
+            int label = labels[k];
+            // Dataset's arrays are public and mutable; a bad label here would index out of range in a GPU kernel.
+            if ((uint)label >= (uint)Data.NumClasses)
+                throw new InvalidOperationException(
+                    $"{Data.Name}: label {label} of sample {k} is outside 0..{Data.NumClasses - 1}");
+            batch.Labels[r] = label;
+            var from = src.AsSpan(k * size, size);
+            var to = batch.Images.AsSpan(r * size, size);
+            if (identity)
+                from.CopyTo(to);
+            else
+                Normalize(from, to, _mean, _std);
+        }
+        if (count < BatchSize)
+        {
+            batch.Images.AsSpan(count * size).Clear();
+            batch.Labels.AsSpan(count).Fill(-1);
+        }
+        batch.Count = count;
+        batch.Index = index;
+    }
+
+    private static void Normalize(ReadOnlySpan<float> from, Span<float> to, float mean, float std)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && from.Length >= Vector<float>.Count)
+        {
+            var m = new Vector<float>(mean);
+            var s = new Vector<float>(std);
+            for (; i <= from.Length - Vector<float>.Count; i += Vector<float>.Count)
+                ((new Vector<float>(from[i..]) - m) / s).CopyTo(to[i..]);
+        }
+        for (; i < from.Length; i++)
+            to[i] = (from[i] - mean) / std;
+    }
+
+    // Fisher-Yates driven by SplitMix64. Not System.Random: its algorithm is not a stable contract, and the
+    // order must be reproducible across runtimes and machines.
+    private void FillOrder(int epoch)
+    {
+        for (int i = 0; i < _order.Length; i++)
+            _order[i] = i;
+        if (!_shuffle)
+            return;
+        ulong state = Mix((ulong)(uint)_seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL) ^ (ulong)(uint)epoch;
+        state = Mix(state);
+        for (int i = _order.Length - 1; i > 0; i--)
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            // Multiply-shift maps 64 random bits onto 0..i; its bias (< i / 2^64) is immaterial.
+            int j = (int)Math.BigMul(Mix(state), (ulong)(i + 1), out _);
+            (_order[i], _order[j]) = (_order[j], _order[i]);
+        }
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

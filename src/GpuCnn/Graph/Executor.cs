@@ -1,0 +1,475 @@
+using System.Diagnostics;
+using GpuCnn.Devices;
+using GpuCnn.Kernels.Elementwise;
+using GpuCnn.Kernels.Loss;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Graphs;
+
+/// <summary>Options of an <see cref="Executor"/>.</summary>
+public sealed record ExecutorOptions
+{
+    /// <summary>Plan for training (gradients and backward). False plans a lean forward-only arena.</summary>
+    public bool Training { get; init; } = true;
+    /// <summary>Also compute gradients with respect to the graph inputs (gradient checks, saliency).</summary>
+    public bool InputGradients { get; init; }
+}
+
+/// <summary>
+/// Runs a <see cref="Graph"/> for a fixed batch size. At construction it orders the nodes topologically, schedules
+/// forward, loss and backward (backward in reverse), turns every edge between nodes on different devices into a
+/// transfer step (activations forward, gradients backward), and plans all activation and gradient buffers once,
+/// reusing memory between buffers whose lifetimes do not overlap. Running a step then allocates nothing.
+/// </summary>
+public sealed class Executor : IDisposable
+{
+    enum StepKind { Forward, Backward, Loss, TransferForward, TransferBackward }
+
+    sealed class Storage
+    {
+        public Storage(string name, int device, long size) { Device = device; Buffer = new PlannedBuffer(name, size); }
+        public int Device { get; }
+        public PlannedBuffer Buffer { get; }
+        public ArrayView<float> View;
+        public Storage? Grad;
+        public Storage? MirrorOf;
+    }
+
+    sealed class Step
+    {
+        public StepKind Kind;
+        public Node? Node;
+        public LayerIO? IO;
+        public Storage? Src, Dst, Staging;
+        public float Beta;
+        public float[]? Host;
+        public Storage[] InputStorages = Array.Empty<Storage>();
+        public Storage? OutStorage;
+    }
+
+    readonly IReadOnlyList<ComputeDevice> devices;
+    readonly bool ownsStore;
+    readonly List<Step> steps = new();
+    readonly List<Storage> storages = new();
+    readonly Dictionary<Node, Storage> act = new();
+    readonly MemoryBuffer1D<float, Stride1D.Dense>[] arenas;
+    readonly long[] arenaSizes;
+    readonly int lossStep;
+    readonly IReadOnlyList<Node> order;
+    readonly Node output;
+    readonly int classes;
+    readonly MemoryBuffer1D<int, Stride1D.Dense> labels;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> lossRows, correctRows;
+    readonly MemoryBuffer1D<double, Stride1D.Dense> stats;
+    readonly Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? lossKernel;
+    readonly Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<double>>? statsKernel;
+    readonly Dictionary<int, Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>> axpby = new();
+    int validLabels;
+
+    /// <summary>An executor on one device.</summary>
+    public Executor(Graph graph, ComputeDevice device, int batchSize, ExecutorOptions? options = null, ParameterStore? parameters = null)
+        : this(graph, new[] { device }, batchSize, options, parameters) { }
+
+    /// <summary>An executor over several devices; each node runs on <c>devices[node.Device]</c>.</summary>
+    public Executor(Graph graph, IReadOnlyList<ComputeDevice> devices, int batchSize, ExecutorOptions? options = null, ParameterStore? parameters = null)
+    {
+        if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (devices.Count == 0) throw new ArgumentException("at least one device is needed");
+        Graph = graph;
+        this.devices = devices;
+        BatchSize = batchSize;
+        Options = options ?? new ExecutorOptions();
+        order = graph.TopologicalOrder();
+        output = graph.Output;
+        foreach (var n in order) ParameterStore.CheckDevice(n, devices);
+        ownsStore = parameters is null;
+        Parameters = parameters ?? new ParameterStore(graph, devices);
+        foreach (var n in order) n.Layer?.Bind(devices[n.Device]);
+
+        BuildSchedule(out lossStep);
+        arenaSizes = new long[devices.Count];
+        arenas = new MemoryBuffer1D<float, Stride1D.Dense>[devices.Count];
+        for (int d = 0; d < devices.Count; d++)
+        {
+            var onDevice = storages.Where(s => s.Device == d).Select(s => s.Buffer).Distinct().ToList();
+            arenaSizes[d] = MemoryPlanner.Plan(onDevice);
+            arenas[d] = devices[d].Allocate<float>(arenaSizes[d]);
+        }
+        foreach (var s in storages)
+            s.View = arenas[s.Device].View.SubView(s.Buffer.Offset, s.Buffer.Size);
+        BuildLayerIO();
+
+        var outDev = devices[output.Device];
+        classes = output.Shape.Rank == 1 ? output.Shape[0] : 0;
+        labels = outDev.Allocate<int>(batchSize);
+        lossRows = outDev.Allocate<float>(batchSize);
+        correctRows = outDev.Allocate<float>(batchSize);
+        stats = outDev.Allocate<double>(3);
+        stats.View.MemSetToZero(outDev.Stream);
+        lossKernel = outDev.Load<int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(LossKernels.SoftmaxCrossEntropy);
+        statsKernel = outDev.Accelerator.LoadAutoGroupedKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<double>>(LossKernels.AccumulateStats);
+        for (int d = 0; d < devices.Count; d++)
+            axpby[d] = devices[d].Load<ArrayView<float>, ArrayView<float>, float, float>(ElementwiseKernels.Axpby);
+    }
+
+    /// <summary>The graph.</summary>
+    public Graph Graph { get; }
+    /// <summary>Batch size the buffers were planned for.</summary>
+    public int BatchSize { get; }
+    /// <summary>Options.</summary>
+    public ExecutorOptions Options { get; }
+    /// <summary>The parameters (possibly shared with another executor).</summary>
+    public ParameterStore Parameters { get; }
+    /// <summary>The devices, indexed by <see cref="Node.Device"/>.</summary>
+    public IReadOnlyList<ComputeDevice> Devices => devices;
+    /// <summary>Number of trainable values.</summary>
+    public long ParameterCount => Graph.ParameterCount;
+    /// <summary>Peak memory of activations and gradients, in bytes, summed over devices (the planned arenas).</summary>
+    public long PeakActivationBytes => arenaSizes.Sum() * sizeof(float);
+    /// <summary>What the same buffers would take with no reuse, in bytes.</summary>
+    public long UnplannedActivationBytes => storages.Select(s => s.Buffer).Distinct().Sum(b => b.Size) * sizeof(float);
+    /// <summary>Bytes copied between devices per training step, forward and backward, edge by edge.</summary>
+    public IReadOnlyList<(string Edge, long Bytes)> TransferBytesPerStep =>
+        steps.Where(s => s.Kind is StepKind.TransferForward or StepKind.TransferBackward)
+             .Select(s => ($"{s.Src!.Buffer.Name} -> {devices[s.Dst!.Device].Id}", s.Src.Buffer.Size * sizeof(float))).ToList();
+
+    /// <summary>The planned buffers: name, device, offset, size (elements) and live step range. For tests and tools.</summary>
+    public IReadOnlyList<(string Name, int Device, long Offset, long Size, int First, int Last)> Plan =>
+        storages.Select(s => s.Buffer).Distinct()
+            .Select(b => (b.Name, storages.First(s => s.Buffer == b).Device, b.Offset, b.Size, b.First, b.Last)).ToList();
+
+    Storage NewStorage(string name, int device, long size)
+    {
+        var s = new Storage(name, device, size);
+        storages.Add(s);
+        return s;
+    }
+
+    void BuildSchedule(out int lossIndex)
+    {
+        bool training = Options.Training;
+        var mirrors = new Dictionary<(Storage, int), Storage>();
+        var inputsOf = new Dictionary<Node, Storage[]>();
+        Storage Resolve(Node producer, int device, List<Step> list)
+        {
+            var s = act[producer];
+            if (s.Device == device) return s;
+            if (!mirrors.TryGetValue((s, device), out var m))
+            {
+                m = NewStorage($"{s.Buffer.Name}@{device}", device, s.Buffer.Size);
+                m.MirrorOf = s;
+                mirrors[(s, device)] = m;
+                list.Add(new Step { Kind = StepKind.TransferForward, Src = s, Dst = m, Host = new float[s.Buffer.Size] });
+            }
+            return m;
+        }
+
+        foreach (var n in order)
+        {
+            long size = n.Shape.Size * BatchSize;
+            if (n.IsInput) { act[n] = NewStorage(n.Name, n.Device, size); continue; }
+            var ins = n.Inputs.Select(i => Resolve(i, n.Device, steps)).ToArray();
+            inputsOf[n] = ins;
+            act[n] = n.Layer!.IsAlias ? ins[0] : NewStorage(n.Name, n.Device, size);
+            steps.Add(new Step { Kind = StepKind.Forward, Node = n, InputStorages = ins, OutStorage = act[n] });
+        }
+
+        // Gradient storages. An alias shares its input's gradient; a mirror has its own on the consumer's device.
+        foreach (var n in order)
+        {
+            var s = act[n];
+            if (s.Grad is not null) continue;
+            if (n.IsInput && !Options.InputGradients) continue;
+            if (!training && n != output) continue;
+            s.Grad = NewStorage("d" + s.Buffer.Name, s.Device, s.Buffer.Size);
+        }
+        foreach (var m in mirrors.Values)
+            if (m.MirrorOf!.Grad is not null && training)
+                m.Grad = NewStorage("d" + m.Buffer.Name, m.Device, m.Buffer.Size);
+
+        lossIndex = steps.Count;
+        steps.Add(new Step { Kind = StepKind.Loss, Node = output, Src = act[output], Dst = act[output].Grad });
+        if (training)
+        {
+            // The mirror's gradient is complete after the backward of its earliest consumer.
+            var lastReader = new Dictionary<Storage, Node>();
+            foreach (var n in order.Where(n => !n.IsInput))
+                foreach (var s in inputsOf[n])
+                    if (s.MirrorOf is not null && !lastReader.ContainsKey(s)) lastReader[s] = n;
+            foreach (var n in order.Reverse())
+            {
+                if (n.IsInput) continue;
+                if (!n.Layer!.IsAlias)
+                    steps.Add(new Step { Kind = StepKind.Backward, Node = n, InputStorages = inputsOf[n], OutStorage = act[n] });
+                foreach (var (m, reader) in lastReader)
+                    if (reader == n && m.Grad is not null)
+                        steps.Add(new Step
+                        {
+                            Kind = StepKind.TransferBackward, Src = m.Grad, Dst = m.MirrorOf!.Grad,
+                            Staging = NewStorage("stage-" + m.Grad.Buffer.Name, m.MirrorOf.Device, m.Buffer.Size),
+                            Host = new float[m.Buffer.Size],
+                        });
+            }
+        }
+
+        // Lifetimes: every storage is live from its first to its last touch.
+        int last = steps.Count;
+        foreach (var n in order.Where(n => n.IsInput))
+        {
+            act[n].Buffer.Touch(0);
+            if (act[n].Grad is { } g) { g.Buffer.Touch(0); g.Buffer.Touch(last); }
+        }
+        act[output].Buffer.Touch(last);
+        act[output].Grad?.Buffer.Touch(last);
+        var written = new HashSet<Storage>();
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var st = steps[i];
+            switch (st.Kind)
+            {
+                case StepKind.Forward:
+                    foreach (var s in st.InputStorages) s.Buffer.Touch(i);
+                    st.OutStorage!.Buffer.Touch(i);
+                    break;
+                case StepKind.TransferForward:
+                case StepKind.Loss:
+                    st.Src!.Buffer.Touch(i);
+                    st.Dst?.Buffer.Touch(i);
+                    if (st.Kind == StepKind.Loss && st.Dst is not null) written.Add(st.Dst);
+                    break;
+                case StepKind.Backward:
+                    var layer = st.Node!.Layer!;
+                    st.OutStorage!.Grad!.Buffer.Touch(i);
+                    if (layer.BackwardNeedsOutput) st.OutStorage.Buffer.Touch(i);
+                    foreach (var s in st.InputStorages)
+                    {
+                        if (layer.BackwardNeedsInputs) s.Buffer.Touch(i);
+                        if (s.Grad is not null) { s.Grad.Buffer.Touch(i); }
+                    }
+                    break;
+                case StepKind.TransferBackward:
+                    st.Src!.Buffer.Touch(i);
+                    st.Staging!.Buffer.Touch(i);
+                    st.Dst!.Buffer.Touch(i);
+                    st.Beta = written.Add(st.Dst) ? 0f : 1f;
+                    break;
+            }
+            if (st.Kind == StepKind.Backward)
+            {
+                // Decide overwrite or accumulate per input, in execution order.
+                var betas = new float[st.InputStorages.Length];
+                for (int k = 0; k < betas.Length; k++)
+                {
+                    var g = st.InputStorages[k].Grad;
+                    if (g is not null) betas[k] = written.Add(g) ? 0f : 1f;
+                }
+                st.IO = new LayerIO { GradInputBeta = betas };
+            }
+        }
+    }
+
+    void BuildLayerIO()
+    {
+        foreach (var st in steps)
+        {
+            if (st.Kind is not (StepKind.Forward or StepKind.Backward)) continue;
+            var n = st.Node!;
+            var io = st.IO ?? new LayerIO { GradInputBeta = new float[st.InputStorages.Length] };
+            io.Batch = BatchSize;
+            io.Training = Options.Training;
+            io.Inputs = st.InputStorages.Select((s, k) => new TensorRef(s.View, n.Inputs[k].Shape.WithBatch(BatchSize))).ToArray();
+            io.Output = new TensorRef(st.OutStorage!.View, n.Shape.WithBatch(BatchSize));
+            if (st.Kind == StepKind.Backward)
+            {
+                io.GradOutput = new TensorRef(st.OutStorage.Grad!.View, n.Shape.WithBatch(BatchSize));
+                io.GradInputs = st.InputStorages.Select((s, k) =>
+                    s.Grad is null ? default : new TensorRef(s.Grad.View, n.Inputs[k].Shape.WithBatch(BatchSize))).ToArray();
+            }
+            st.IO = io;
+        }
+    }
+
+    Storage InputStorage(int index)
+    {
+        var inputs = order.Where(n => n.IsInput).ToList();
+        if (index < 0 || index >= inputs.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"the graph has {inputs.Count} input(s)");
+        return act[inputs[index]];
+    }
+
+    /// <summary>Uploads a batch for graph input <paramref name="index"/>: exactly BatchSize × sample values, NCHW.</summary>
+    public void SetInput(ReadOnlySpan<float> batch, int index = 0)
+    {
+        var s = InputStorage(index);
+        var node = order.Where(n => n.IsInput).ElementAt(index);
+        if (batch.Length != s.Buffer.Size)
+            throw new ShapeMismatchException($"input '{node.Name}'", $"{node.Shape.WithBatch(BatchSize)} ({s.Buffer.Size} values)", $"{batch.Length} values");
+        s.View.CopyFromCPU(devices[s.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batch), batch.Length);
+    }
+
+    /// <summary>Uploads the labels for <see cref="ComputeLoss"/>; a label &lt; 0 marks a padding row.</summary>
+    public void SetLabels(ReadOnlySpan<int> batchLabels)
+    {
+        if (batchLabels.Length != BatchSize)
+            throw new ShapeMismatchException("labels", $"[{BatchSize}]", $"[{batchLabels.Length}]");
+        int valid = 0;
+        foreach (int l in batchLabels)
+        {
+            if (l >= classes && classes > 0)
+                throw new ArgumentException($"label {l} is out of range for {classes} classes (output node '{output.Name}' {output.Shape})");
+            if (l >= 0) valid++;
+        }
+        validLabels = valid;
+        labels.View.CopyFromCPU(devices[output.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batchLabels), batchLabels.Length);
+    }
+
+    /// <summary>Runs every forward step.</summary>
+    public void Forward()
+    {
+        Parameters.BindViews();
+        for (int i = 0; i < lossStep; i++) Run(steps[i]);
+    }
+
+    /// <summary>
+    /// Mean softmax cross-entropy of the output against the labels: writes the output gradient on the device and adds
+    /// the batch's loss sum, correct count and sample count to device-side statistics (see <see cref="ReadStatistics"/>).
+    /// </summary>
+    public void ComputeLoss()
+    {
+        if (classes == 0)
+            throw new ShapeMismatchException($"loss on output '{output.Name}'", "[classes] per sample (logits)", output.Shape.ToString());
+        Run(steps[lossStep]);
+    }
+
+    /// <summary>Sets the gradient of the loss with respect to the output directly (a custom loss).</summary>
+    public void SetOutputGradient(ReadOnlySpan<float> grad)
+    {
+        var g = act[output].Grad ?? throw new InvalidOperationException("this executor has no output gradient");
+        if (grad.Length != g.Buffer.Size)
+            throw new ShapeMismatchException($"output gradient of '{output.Name}'", $"{output.Shape.WithBatch(BatchSize)}", $"{grad.Length} values");
+        g.View.CopyFromCPU(devices[g.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(grad), grad.Length);
+    }
+
+    /// <summary>Runs every backward step (and the gradient transfers), filling parameter gradients.</summary>
+    public void Backward()
+    {
+        if (!Options.Training) throw new InvalidOperationException("this executor was planned for inference only");
+        Parameters.BindViews();
+        for (int i = lossStep + 1; i < steps.Count; i++) Run(steps[i]);
+    }
+
+    /// <summary>Downloads the output of the last forward pass.</summary>
+    public float[] GetOutput()
+    {
+        var s = act[output];
+        var a = new float[s.Buffer.Size];
+        s.View.CopyToCPU(devices[s.Device].Stream, a);
+        return a;
+    }
+
+    /// <summary>Downloads the gradient with respect to graph input <paramref name="index"/> (needs <see cref="ExecutorOptions.InputGradients"/>).</summary>
+    public float[] GetInputGradient(int index = 0)
+    {
+        var g = InputStorage(index).Grad ?? throw new InvalidOperationException("input gradients were not requested (ExecutorOptions.InputGradients)");
+        var a = new float[g.Buffer.Size];
+        g.View.CopyToCPU(devices[g.Device].Stream, a);
+        return a;
+    }
+
+    /// <summary>Per-row loss of the last <see cref="ComputeLoss"/> (0 for padding rows).</summary>
+    public float[] GetRowLosses()
+    {
+        var a = new float[BatchSize];
+        lossRows.View.CopyToCPU(devices[output.Device].Stream, a);
+        return a;
+    }
+
+    /// <summary>Downloads and clears the statistics accumulated since the last call: summed loss, correct and sample counts.</summary>
+    public (double LossSum, double Correct, double Count) ReadStatistics()
+    {
+        var a = new double[3];
+        var stream = devices[output.Device].Stream;
+        stats.View.CopyToCPU(stream, a);
+        stats.View.MemSetToZero(stream);
+        return (a[0], a[1], a[2]);
+    }
+
+    /// <summary>
+    /// Runs forward, loss and backward once, synchronising after every step, and returns each step's wall time.
+    /// For profiling only: the synchronisation it adds is what a normal step avoids.
+    /// </summary>
+    public IReadOnlyList<(string Step, double Milliseconds)> Profile()
+    {
+        Parameters.BindViews();
+        var result = new List<(string, double)>();
+        int end = Options.Training ? steps.Count : lossStep + 1;
+        for (int i = 0; i < end; i++)
+        {
+            var st = steps[i];
+            Synchronize();
+            long t0 = Stopwatch.GetTimestamp();
+            Run(st);
+            Synchronize();
+            string what = st.Node is not null ? $"{st.Kind.ToString().ToLowerInvariant()} {st.Node.Name}" : $"{st.Kind} {st.Src!.Buffer.Name}";
+            result.Add((what, Stopwatch.GetElapsedTime(t0).TotalMilliseconds));
+        }
+        return result;
+    }
+
+    /// <summary>Waits for every device.</summary>
+    public void Synchronize()
+    {
+        foreach (var d in devices) d.Synchronize();
+    }
+
+    void Run(Step st)
+    {
+        switch (st.Kind)
+        {
+            case StepKind.Forward:
+                st.Node!.Layer!.Forward(st.IO!);
+                break;
+            case StepKind.Backward:
+                st.Node!.Layer!.Backward(st.IO!);
+                break;
+            case StepKind.Loss:
+            {
+                var dev = devices[output.Device];
+                var grad = st.Dst!.View;
+                dev.Launch(lossKernel!, BatchSize, classes, st.Src!.View, labels.View, lossRows.View, correctRows.View, grad,
+                    validLabels > 0 ? 1f / validLabels : 0f);
+                statsKernel!(dev.Stream, 1, BatchSize, lossRows.View, correctRows.View, labels.View, stats.View);
+                break;
+            }
+            case StepKind.TransferForward:
+                // Staged through host memory: works between any two back ends.
+                st.Src!.View.CopyToCPU(devices[st.Src.Device].Stream, st.Host!);
+                st.Dst!.View.CopyFromCPU(devices[st.Dst.Device].Stream, st.Host!);
+                break;
+            case StepKind.TransferBackward:
+            {
+                st.Src!.View.CopyToCPU(devices[st.Src.Device].Stream, st.Host!);
+                int d = st.Dst!.Device;
+                st.Staging!.View.CopyFromCPU(devices[d].Stream, st.Host!);
+                devices[d].Launch(axpby[d], (int)st.Dst.Buffer.Size, st.Staging.View, st.Dst.View, 1f, st.Beta);
+                break;
+            }
+            default:
+                throw new UnreachableException();
+        }
+    }
+
+    /// <summary>Frees the arenas (and the parameters, when this executor created them).</summary>
+    public void Dispose()
+    {
+        foreach (var a in arenas) a?.Dispose();
+        labels.Dispose();
+        lossRows.Dispose();
+        correctRows.Dispose();
+        stats.Dispose();
+        if (ownsStore) Parameters.Dispose();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GpuCnn.Data;
+using GpuCnn.Graphs;
+using GpuCnn.Optimizers;
+
+namespace GpuCnn.Serialization;
+
+/// <summary>Metadata stored in a checkpoint's header.</summary>
+public sealed record CheckpointHeader
+{
+    /// <summary>Model name (e.g. lenet5).</summary>
+    public string Model { get; init; } = "";
+    /// <summary>Epochs completed when saved.</summary>
+    public int Epoch { get; init; }
+    /// <summary>Optimiser name, or null when no optimiser state is stored.</summary>
+    public string? Optimizer { get; init; }
+    /// <summary>Optimiser steps taken.</summary>
+    public long OptimizerSteps { get; init; }
+    /// <summary>Learning rate at save time.</summary>
+    public float LearningRate { get; init; }
+    /// <summary>Parameters in file order: full name and shape.</summary>
+    public List<ParameterEntry> Parameters { get; init; } = new();
+    /// <summary>Free-form extra data (e.g. the training options).</summary>
+    public Dictionary<string, string> Extra { get; init; } = new();
+}
+
+/// <summary>One parameter record of a checkpoint header.</summary>
+/// <param name="Name">Full name, <c>layer.param</c>.</param>
+/// <param name="Shape">Dimensions.</param>
+public sealed record ParameterEntry(string Name, int[] Shape);
+
+/// <summary>
+/// Checkpoint files: the weights and the optimiser state behind a versioned header.
+/// <para>Layout (little-endian): magic <c>GPUCNNCK</c> (8 bytes), format version (u32), header length (u32),
+/// UTF-8 JSON header, then every parameter's float32 values in header order, then (if an optimiser is stored) its
+/// per-parameter state in the same order, then a CRC-32 of everything before it.</para>
+/// Parameters and optimiser state are stored per parameter, not per device, so a checkpoint made on one device
+/// loads onto any placement. Files are written to a temporary file and renamed, so a crash never leaves a
+/// half-written checkpoint under the real name.
+/// </summary>
+public static class Checkpoint
+{
+    static readonly byte[] Magic = "GPUCNNCK"u8.ToArray();
+
+    /// <summary>Current format version.</summary>
+    public const uint Version = 1;
+
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    /// <summary>Saves the parameters (and optimiser state, if given) atomically to <paramref name="path"/>.</summary>
+    public static void Save(string path, ParameterStore store, Optimizer? optimizer = null, int epoch = 0, IDictionary<string, string>? extra = null)
+    {
+        var pars = store.Graph.Parameters;
+        var header = new CheckpointHeader
+        {
+            Model = store.Graph.Name,
+            Epoch = epoch,
+            Optimizer = optimizer?.Name,
+            OptimizerSteps = optimizer?.Steps ?? 0,
+            LearningRate = optimizer?.LearningRate ?? 0,
+            Parameters = pars.Select(p => new ParameterEntry(p.FullName, p.Shape.ToArray())).ToList(),
+            Extra = extra is null ? new() : new(extra),
+        };
+        using var ms = new MemoryStream();
+        ms.Write(Magic);
+        WriteU32(ms, Version);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
+        WriteU32(ms, (uint)json.Length);
+        ms.Write(json);
+        foreach (var p in pars) WriteFloats(ms, store.Get(p));
+        if (optimizer is not null)
+            foreach (var s in PerParameterState(store, optimizer)) WriteFloats(ms, s);
+        WriteU32(ms, Crc32(ms.GetBuffer().AsSpan(0, (int)ms.Length)));
+
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        string tmp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                fs.Write(ms.GetBuffer().AsSpan(0, (int)ms.Length));
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Reads only the header, validating the whole file.</summary>
+    public static CheckpointHeader ReadHeader(string path) => Read(path).Header;
+
+    /// <summary>
+    /// Loads <paramref name="path"/> into <paramref name="store"/> (and the optimiser's state, if given and stored).
+    /// </summary>
+    /// <exception cref="DataFormatException">The file is corrupt, truncated, of another format or version, or does not
+    /// match the model; the message names the file and the problem.</exception>
+    public static CheckpointHeader Load(string path, ParameterStore store, Optimizer? optimizer = null)
+    {
+        var (header, values, state) = Read(path);
+        var pars = store.Graph.Parameters;
+        if (header.Parameters.Count != pars.Count)
+            throw new DataFormatException(path, $"holds {header.Parameters.Count} parameters but model '{store.Graph.Name}' has {pars.Count}");
+        for (int i = 0; i < pars.Count; i++)
+        {
+            var e = header.Parameters[i];
+            var p = pars[i];
+            if (e.Name != p.FullName)
+                throw new DataFormatException(path, $"parameter {i} is '{e.Name}' but the model's is '{p.FullName}'");
+            if (!e.Shape.SequenceEqual(p.Shape.ToArray()))
+                throw new DataFormatException(path, $"parameter '{e.Name}' has shape [{string.Join(", ", e.Shape)}] but the model expects {p.Shape}");
+        }
+        for (int i = 0; i < pars.Count; i++) store.Set(pars[i], values[i]);
+        if (optimizer is not null && state is not null)
+        {
+            if (header.Optimizer != optimizer.Name)
+                throw new DataFormatException(path, $"stores '{header.Optimizer}' optimiser state, not '{optimizer.Name}'");
+            optimizer.SetState(ToSlices(store, state), header.OptimizerSteps);
+        }
+        return header;
+    }
+
+    static (CheckpointHeader Header, float[][] Values, float[][]? State) Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (FileNotFoundException) { throw new FileNotFoundException($"{path}: checkpoint not found", path); }
+        if (bytes.Length < Magic.Length + 12 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new DataFormatException(path, "not a GpuCnn checkpoint (bad magic)");
+        int pos = Magic.Length;
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(pos)); pos += 4;
+        if (version != Version)
+            throw new DataFormatException(path, $"checkpoint format version {version} is not supported (this build reads version {Version})");
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
+        uint headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(pos)); pos += 4;
+        if (headerLen > bytes.Length - pos - 4)
+            throw new DataFormatException(path, $"truncated: header says {headerLen} bytes but only {bytes.Length - pos - 4} remain");
+        if (Crc32(bytes.AsSpan(0, bytes.Length - 4)) != stored)
+            throw new DataFormatException(path, "checksum mismatch: the file is corrupt or truncated");
+        CheckpointHeader header;
+        try
+        {
+            header = JsonSerializer.Deserialize<CheckpointHeader>(bytes.AsSpan(pos, (int)headerLen), Json)
+                ?? throw new JsonException("empty header");
+        }
+        catch (JsonException e) { throw new DataFormatException(path, $"bad header: {e.Message}", e); }
+        pos += (int)headerLen;
+        long need = header.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * 4;
+        int body = bytes.Length - 4 - pos;
+        bool hasState = header.Optimizer is not null;
+        long expected = hasState ? 2 * need : need;
+        if (body != expected)
+            throw new DataFormatException(path, $"truncated or padded: expected {expected} bytes of tensor data, found {body}");
+        var values = new float[header.Parameters.Count][];
+        for (int i = 0; i < values.Length; i++) values[i] = ReadFloats(bytes, ref pos, header.Parameters[i].Shape);
+        float[][]? state = null;
+        if (hasState)
+        {
+            state = new float[header.Parameters.Count][];
+            for (int i = 0; i < state.Length; i++) state[i] = ReadFloats(bytes, ref pos, header.Parameters[i].Shape);
+        }
+        return (header, values, state);
+    }
+
+    /// <summary>Optimiser state per parameter, gathered from the per-device slices.</summary>
+    static List<float[]> PerParameterState(ParameterStore store, Optimizer optimizer)
+    {
+        var slices = optimizer.GetState();
+        var byParam = new Dictionary<Layers.Parameter, float[]>();
+        for (int i = 0; i < store.Slices.Count; i++)
+            foreach (var (p, off) in store.Slices[i].Entries)
+                byParam[p] = slices[i].AsSpan((int)off, (int)p.Shape.Size).ToArray();
+        return store.Graph.Parameters.Select(p => byParam[p]).ToList();
+    }
+
+    /// <summary>Scatters per-parameter state into the per-device slice layout.</summary>
+    static List<float[]> ToSlices(ParameterStore store, float[][] perParam)
+    {
+        var index = store.Graph.Parameters.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
+        return store.Slices.Select(s =>
+        {
+            var a = new float[s.Length];
+            foreach (var (p, off) in s.Entries) perParam[index[p]].CopyTo(a, off);
+            return a;
+        }).ToList();
+    }
+
+    static void WriteU32(Stream s, uint v)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, v);
+        s.Write(b);
+    }
+
+    static void WriteFloats(Stream s, float[] a)
+    {
+        var b = new byte[a.Length * 4];
+        for (int i = 0; i < a.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), a[i]);
+        s.Write(b);
+    }
+
+    static float[] ReadFloats(byte[] bytes, ref int pos, int[] shape)
+    {
+        long n = shape.Aggregate(1L, (a, d) => a * d);
+        var a = new float[n];
+        for (int i = 0; i < n; i++, pos += 4) a[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(pos));
+        return a;
+    }
+
+    static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
+    {
+        uint c = (uint)n;
+        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        return c;
+    }).ToArray();
+
+    /// <summary>CRC-32 (IEEE 802.3, as zlib).</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint c = 0xFFFFFFFFu;
+        foreach (byte b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+        return c ^ 0xFFFFFFFFu;
+    }
+}

@@ -1,0 +1,41 @@
+namespace GpuCnn.Training;
+
+/// <summary>
+/// Prints training progress: a live, redrawn bar on a terminal; plain lines (about one per 10% of an epoch)
+/// when the output is redirected to a file or pipe, so logs stay readable.
+/// </summary>
+public sealed class ProgressPrinter : IProgress<TrainProgress>
+{
+    readonly TextWriter writer;
+    readonly bool live;
+    int lastDecile = -1;
+
+    /// <summary>Creates a printer; <paramref name="live"/> defaults to whether stdout is a terminal.</summary>
+    public ProgressPrinter(TextWriter? writer = null, bool? live = null)
+    {
+        this.writer = writer ?? Console.Out;
+        this.live = live ?? !Console.IsOutputRedirected;
+    }
+
+    /// <inheritdoc/>
+    public void Report(TrainProgress p)
+    {
+        string stats = $"loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {p.ImagesPerSecond:F0} img/s";
+        if (live)
+        {
+            const int width = 30;
+            int filled = p.Steps == 0 ? width : p.Step * width / p.Steps;
+            writer.Write($"\repoch {p.Epoch}/{p.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {p.Step}/{p.Steps}  {stats}   ");
+            if (p.Step == p.Steps) writer.WriteLine();
+            writer.Flush();
+            return;
+        }
+        int decile = p.Steps == 0 ? 10 : p.Step * 10 / p.Steps;
+        if (p.Step == 1 || decile != lastDecile || p.Step == p.Steps)
+        {
+            if (decile == lastDecile && p.Step != p.Steps) return;
+            lastDecile = p.Step == p.Steps ? -1 : decile;
+            writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  {stats}");
+        }
+    }
+}

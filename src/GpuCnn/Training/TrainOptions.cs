@@ -1,0 +1,51 @@
+namespace GpuCnn.Training;
+
+/// <summary>Hyper-parameters of a training run (defaults train LeNet-5 on MNIST well).</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Passes over the training set.</summary>
+    public int Epochs { get; init; } = 10;
+    /// <summary>Samples per optimiser step.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Base learning rate.</summary>
+    public float LearningRate { get; init; } = 0.05f;
+    /// <summary>SGD momentum.</summary>
+    public float Momentum { get; init; } = 0.9f;
+    /// <summary>L2 weight decay.</summary>
+    public float WeightDecay { get; init; } = 5e-4f;
+    /// <summary>Seed of initialisation and shuffling.</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>Epochs between learning-rate decays (0: constant rate).</summary>
+    public int LrStepEpochs { get; init; } = 4;
+    /// <summary>Decay factor of the step schedule.</summary>
+    public float LrGamma { get; init; } = 0.3f;
+    /// <summary>Input normalisation: (x − mean) / std (MNIST's statistics by default).</summary>
+    public float Mean { get; init; } = 0.1307f;
+    /// <summary>See <see cref="Mean"/>.</summary>
+    public float Std { get; init; } = 0.3081f;
+    /// <summary>Stop after this many optimiser steps in total (0: no limit).</summary>
+    public long MaxSteps { get; init; }
+}
+
+/// <summary>What one epoch produced.</summary>
+/// <param name="Epoch">One-based epoch number.</param>
+/// <param name="TrainLoss">Mean training loss over the epoch.</param>
+/// <param name="TrainAccuracy">Training accuracy over the epoch (0–1).</param>
+/// <param name="TestLoss">Mean loss on the held-out set (NaN if none).</param>
+/// <param name="TestAccuracy">Accuracy on the held-out set (NaN if none).</param>
+/// <param name="ImagesPerSecond">Training throughput (evaluation excluded).</param>
+/// <param name="Seconds">Training time of the epoch.</param>
+/// <param name="LearningRate">Rate used during the epoch.</param>
+/// <param name="Steps">Optimiser steps in the epoch.</param>
+public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
+    double ImagesPerSecond, double Seconds, float LearningRate, int Steps);
+
+/// <summary>Progress within an epoch.</summary>
+/// <param name="Epoch">One-based epoch.</param>
+/// <param name="Epochs">Total epochs.</param>
+/// <param name="Step">Batches done in this epoch.</param>
+/// <param name="Steps">Batches in this epoch.</param>
+/// <param name="Loss">Mean loss so far in this epoch.</param>
+/// <param name="Accuracy">Accuracy so far in this epoch.</param>
+/// <param name="ImagesPerSecond">Throughput so far.</param>
+public readonly record struct TrainProgress(int Epoch, int Epochs, int Step, int Steps, double Loss, double Accuracy, double ImagesPerSecond);

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using GpuCnn.Data;
+using GpuCnn.Devices;
+using GpuCnn.Graphs;
+using GpuCnn.Optimizers;
+
+namespace GpuCnn.Training;
+
+/// <summary>
+/// Trains a classification graph with softmax cross-entropy and SGD: batches come from a prefetching
+/// <see cref="DataLoader"/>, the loss statistics stay on the device and are read only when progress is reported,
+/// and the learning rate follows a step schedule.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly ILearningRateSchedule schedule;
+    long totalSteps;
+
+    /// <summary>Creates the executor, parameters (initialised from the seed) and optimiser.</summary>
+    public Trainer(Graph graph, IReadOnlyList<ComputeDevice> devices, TrainOptions options)
+    {
+        Options = options;
+        Graph = graph;
+        Executor = new Executor(graph, devices, options.BatchSize);
+        Executor.Parameters.Initialize(options.Seed);
+        Optimizer = new Sgd(Executor.Parameters, options.LearningRate, options.Momentum, options.WeightDecay);
+        schedule = options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
+    }
+
+    /// <summary>Creates a trainer on one device.</summary>
+    public Trainer(Graph graph, ComputeDevice device, TrainOptions options) : this(graph, new[] { device }, options) { }
+
+    /// <summary>The options.</summary>
+    public TrainOptions Options { get; }
+    /// <summary>The model.</summary>
+    public Graph Graph { get; }
+    /// <summary>The executor (its plan, parameters, statistics).</summary>
+    public Executor Executor { get; }
+    /// <summary>The optimiser.</summary>
+    public Optimizer Optimizer { get; }
+    /// <summary>Epochs completed (restored from a checkpoint too).</summary>
+    public int EpochsDone { get; set; }
+    /// <summary>Per-step training losses, when <see cref="RecordLosses"/> is set.</summary>
+    public List<double> Losses { get; } = new();
+    /// <summary>Read the loss after every step (synchronises every step; for short diagnostic runs).</summary>
+    public bool RecordLosses { get; set; }
+
+    /// <summary>How often (in steps) progress is read back from the device.</summary>
+    public int ProgressInterval { get; set; } = 25;
+
+    /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs, evaluating on <paramref name="test"/> after each.</summary>
+    public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
+    {
+        var results = new List<EpochResult>();
+        using var loader = new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true,
+            mean: Options.Mean, std: Options.Std);
+        for (int e = EpochsDone; e < Options.Epochs; e++)
+        {
+            var r = TrainEpoch(loader, e, progress);
+            if (test is not null)
+            {
+                var (loss, acc) = Evaluate(test);
+                r = r with { TestLoss = loss, TestAccuracy = acc };
+            }
+            results.Add(r);
+            onEpoch?.Invoke(r);
+            if (Options.MaxSteps > 0 && totalSteps >= Options.MaxSteps) break;
+        }
+        return results;
+    }
+
+    /// <summary>One epoch over <paramref name="loader"/> (zero-based <paramref name="epoch"/> selects shuffle and rate).</summary>
+    public EpochResult TrainEpoch(DataLoader loader, int epoch, IProgress<TrainProgress>? progress = null)
+    {
+        if (loader.BatchSize != Options.BatchSize)
+            throw new ArgumentException($"loader batch size {loader.BatchSize} differs from the trainer's {Options.BatchSize}");
+        Optimizer.LearningRate = schedule.Rate(Options.LearningRate, epoch);
+        Executor.ReadStatistics();
+        var sw = Stopwatch.StartNew();
+        double lossSum = 0, correct = 0, count = 0;
+        int step = 0, steps = loader.BatchesPerEpoch;
+        if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, Options.MaxSteps - totalSteps);
+        foreach (var batch in loader.Epoch(epoch))
+        {
+            if (step >= steps) break;
+            Executor.SetInput(batch.Images);
+            Executor.SetLabels(batch.Labels);
+            Executor.Forward();
+            Executor.ComputeLoss();
+            Executor.Backward();
+            Optimizer.Step();
+            step++;
+            totalSteps++;
+            bool report = RecordLosses || step % ProgressInterval == 0 || step == steps;
+            if (report)
+            {
+                var (l, c, n) = Executor.ReadStatistics();
+                if (RecordLosses && n > 0) Losses.Add(l / n);
+                lossSum += l; correct += c; count += n;
+                progress?.Report(new TrainProgress(epoch + 1, Options.Epochs, step, steps, lossSum / Math.Max(1, count),
+                    correct / Math.Max(1, count), count / sw.Elapsed.TotalSeconds));
+            }
+        }
+        Executor.Synchronize();
+        double secs = sw.Elapsed.TotalSeconds;
+        EpochsDone = epoch + 1;
+        return new EpochResult(epoch + 1, lossSum / Math.Max(1, count), correct / Math.Max(1, count), double.NaN, double.NaN,
+            count / secs, secs, Optimizer.LearningRate, step);
+    }
+
+    /// <summary>Mean loss and accuracy on <paramref name="data"/>; the last partial batch is padded and the padding ignored.</summary>
+    public (double Loss, double Accuracy) Evaluate(Dataset data) => Evaluate(Executor, data, Options.Mean, Options.Std);
+
+    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/>.</summary>
+    public static (double Loss, double Accuracy) Evaluate(Executor executor, Dataset data, float mean, float std)
+    {
+        using var loader = new DataLoader(data, executor.BatchSize, shuffle: false, seed: 0, dropLast: false, mean: mean, std: std);
+        executor.ReadStatistics();
+        foreach (var batch in loader.Epoch(0))
+        {
+            executor.SetInput(batch.Images);
+            executor.SetLabels(batch.Labels);
+            executor.Forward();
+            executor.ComputeLoss();
+        }
+        var (l, c, n) = executor.ReadStatistics();
+        return (l / Math.Max(1, n), c / Math.Max(1, n));
+    }
+
+    /// <summary>Frees the executor and optimiser.</summary>
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Executor.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using System.Collections.Concurrent;
+using GpuCnn.Devices;
+using Xunit;
+
+namespace GpuCnn.Tests.Infrastructure;
+
+/// <summary>
+/// The back ends every device test runs on. The CPU accelerator always runs; CUDA and OpenCL skip with the reason
+/// when this machine has no usable device of that kind. Devices are opened once per test run and shared, so each
+/// kernel compiles once per accelerator.
+/// </summary>
+public static class Backends
+{
+    static readonly ConcurrentDictionary<string, Lazy<ComputeDevice>> Open = new();
+
+    /// <summary>Theory data: one row per back end kind.</summary>
+    public static TheoryData<string> All => new() { "cpu", "cuda", "opencl" };
+
+    /// <summary>The shared device of a kind, or a skip (with the reason) when this machine has none usable.</summary>
+    public static ComputeDevice Get(string kind)
+    {
+        var info = DeviceManager.List().Where(d => d.Kind.ToString().Equals(kind, StringComparison.OrdinalIgnoreCase)).ToList();
+        Skip.If(info.Count == 0, $"no {kind} device on this machine");
+        Skip.If(!info.Any(d => d.Usable), $"no usable {kind} device: {string.Join("; ", info.Select(d => $"{d.Name}: {d.Reason}"))}");
+        return Open.GetOrAdd(kind, k => new Lazy<ComputeDevice>(() => DeviceManager.Open(k))).Value;
+    }
+
+    /// <summary>A second, independent CPU accelerator (a stand-in for a second GPU).</summary>
+    public static ComputeDevice SecondCpu => Open.GetOrAdd("cpu#2", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open("cpu:1"))).Value;
+}

@@ -1,0 +1,112 @@
+using GpuCnn.Devices;
+using GpuCnn.Graphs;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+
+namespace GpuCnn.Tests.Infrastructure;
+
+/// <summary>
+/// The one shared gradient check. For a layer or a whole graph it: sets seeded random inputs and parameters;
+/// checks the device forward against the double-precision <see cref="Reference"/>; back-propagates a seeded random
+/// upstream gradient r through the device kernels; and compares every input and parameter gradient (or a seeded
+/// sample of them) with central finite differences of L = Σ r·f(x, θ), where f is the double-precision reference.
+/// Each check is one call: <c>GradCheck.Layer(device, new Conv2d(3, 4, 3), batch: 2, new Shape(3, 7, 7))</c>.
+/// </summary>
+public static class GradCheck
+{
+    public static void Layer(ComputeDevice device, Layer layer, int batch, params Shape[] inputShapes) =>
+        Layer(device, layer, batch, inputShapes, seed: 1234);
+
+    public static void Layer(ComputeDevice device, Layer layer, int batch, Shape[] inputShapes, int seed,
+        double atol = 2e-3, double rtol = 2e-2, int maxChecks = 48)
+    {
+        var g = new Graph { Name = layer.TypeName };
+        var ins = inputShapes.Select((s, i) => g.Input(s, $"x{i}")).ToArray();
+        g.Add(layer, ins);
+        Graph(device, g, batch, seed, atol, rtol, maxChecks);
+    }
+
+    public static void Graph(ComputeDevice device, Graph g, int batch, int seed = 1234, double atol = 2e-3, double rtol = 2e-2, int maxChecks = 48)
+    {
+        var rng = new Random(seed);
+        using var ex = new Executor(g, device, batch, new ExecutorOptions { InputGradients = true });
+        var order = g.TopologicalOrder();
+        var inputs = order.Where(n => n.IsInput).ToList();
+        var xs = inputs.Select(n => RandomFloats(rng, (int)n.Shape.Size * batch, 1.0)).ToArray();
+        var pars = g.Parameters;
+        var ps = pars.Select(p => RandomFloats(rng, (int)p.Shape.Size, 0.5)).ToArray();
+        for (int i = 0; i < xs.Length; i++) ex.SetInput(xs[i], i);
+        for (int i = 0; i < ps.Length; i++) ex.Parameters.Set(pars[i], ps[i]);
+
+        ex.Forward();
+        var y = ex.GetOutput();
+        var xd = xs.Select(ToDouble).ToArray();
+        var pd = ps.Select(ToDouble).ToArray();
+        var yRef = RefForward(g, order, batch, xd, pars, pd);
+        Close.Assert(yRef, y, 1e-4, 1e-4, $"{g.Name} forward vs double reference");
+
+        var r = RandomFloats(rng, y.Length, 1.0);
+        var rd = ToDouble(r);
+        ex.SetOutputGradient(r);
+        ex.Backward();
+
+        double Loss(double[][] xv, double[][] pv)
+        {
+            var o = RefForward(g, order, batch, xv, pars, pv);
+            double s = 0;
+            for (int i = 0; i < o.Length; i++) s += o[i] * rd[i];
+            return s;
+        }
+
+        void CheckArray(double[][] xv, double[][] pv, double[] target, float[] analytic, string what)
+        {
+            var idx = Enumerable.Range(0, target.Length).OrderBy(_ => rng.Next()).Take(maxChecks).ToList();
+            var num = new List<double>();
+            var ana = new List<float>();
+            foreach (int i in idx)
+            {
+                double keep = target[i];
+                double h = 1e-5 * Math.Max(1, Math.Abs(keep));
+                target[i] = keep + h;
+                double lp = Loss(xv, pv);
+                target[i] = keep - h;
+                double lm = Loss(xv, pv);
+                target[i] = keep;
+                num.Add((lp - lm) / (2 * h));
+                ana.Add(analytic[i]);
+            }
+            Close.Assert(num, ana, atol, rtol, what);
+        }
+
+        for (int i = 0; i < inputs.Count; i++)
+            CheckArray(xd, pd, xd[i], ex.GetInputGradient(i), $"{g.Name}: d loss / d {inputs[i].Name}");
+        for (int i = 0; i < pars.Count; i++)
+            CheckArray(xd, pd, pd[i], ex.Parameters.GetGrad(pars[i]), $"{g.Name}: d loss / d {pars[i].FullName}");
+    }
+
+    /// <summary>The double-precision forward of the whole graph, node by node.</summary>
+    public static double[] RefForward(Graph g, IReadOnlyList<Node> order, int batch, double[][] inputs,
+        IReadOnlyList<Parameter> pars, double[][] values)
+    {
+        var byParam = pars.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => values[t.i]);
+        var outs = new Dictionary<Node, double[]>();
+        int k = 0;
+        foreach (var n in order)
+        {
+            if (n.IsInput) { outs[n] = inputs[k++]; continue; }
+            var f = Reference.For(n.Layer!);
+            outs[n] = f(n.Inputs.Select(i => outs[i]).ToArray(), n.Inputs.Select(i => i.Shape.WithBatch(batch)).ToArray(),
+                n.Layer!.Parameters.Select(p => byParam[p]).ToArray());
+        }
+        return outs[g.Output];
+    }
+
+    public static float[] RandomFloats(Random rng, int n, double scale)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
+        return a;
+    }
+
+    public static double[] ToDouble(float[] a) => a.Select(v => (double)v).ToArray();
+}
