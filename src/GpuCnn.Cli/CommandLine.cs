@@ -81,12 +81,12 @@ public static class CommandLine
         {
             Epochs = a.Int("epochs", 10, 1),
             BatchSize = a.Int("batch-size", 64, 1),
-            LearningRate = a.Float("lr", 0.05f, 0),
-            Momentum = a.Float("momentum", 0.9f, 0),
-            WeightDecay = a.Float("weight-decay", 5e-4f, 0),
+            LearningRate = a.Float("lr", new TrainOptions().LearningRate, 0),
+            Momentum = a.Float("momentum", new TrainOptions().Momentum, 0),
+            WeightDecay = a.Float("weight-decay", new TrainOptions().WeightDecay, 0),
             Seed = a.Int("seed", 1),
-            LrStepEpochs = a.Int("lr-step", 4, 0),
-            LrGamma = a.Float("lr-gamma", 0.3f, 0),
+            LrStepEpochs = a.Int("lr-step", new TrainOptions().LrStepEpochs, 0),
+            LrGamma = a.Float("lr-gamma", new TrainOptions().LrGamma, 0),
             MaxSteps = a.Int("steps", 0, 0),
         };
         int limit = a.Int("train-limit", 0, 0);

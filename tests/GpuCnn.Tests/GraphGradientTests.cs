@@ -23,18 +23,13 @@ public class GraphGradientTests
         var h = g.Add(new Tanh("shared"), x);
         var a = g.Add(new Conv2d(2, 3, 3, padding: 1, name: "a"), h);
         var b = g.Add(new Conv2d(2, 3, 1, name: "b"), h);
-        var pa = g.Add(new MaxPool2d(2, name: "pa"), a);
-        var pb = g.Add(new AvgPool2d(2, name: "pb"), b);
-        var fa = g.Add(new Flatten("fa"), pa);
-        var fb = g.Add(new Flatten("fb"), pb);
-        // Concatenation is not a layer yet, so the branches meet in a two-input reference-free way: both feed
-        // one Linear through a sum of separate heads.
-        var la = g.Add(new Linear(27, 4, name: "la"), fa);
-        g.Output = la;
-        var lb = g.Add(new Linear(27, 4, name: "lb"), fb);
-        g.Output = g.Add(new Linear(4, 2, name: "head"), g.Add(new Sigmoid("sb"), lb));
-        // Both branches must reach the output for the shared node to fan out into the backward pass.
-        Assert.Contains(h, g.TopologicalOrder());
+        var s = g.Add(new Add(name: "sum"), g.Add(new ReLU("ra"), a), b);
+        var m = g.Add(new Add(3, name: "sum3"), s, g.Add(new Sigmoid("sg"), s), a); // a is read by three consumers
+        g.Output = g.Add(new Linear(27, 3, name: "head"), g.Add(new Flatten("f"), g.Add(new MaxPool2d(2, name: "p"), m)));
         GradCheck.Graph(Backends.Get(backend), g, batch: 2);
     }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Add_layer(string backend) =>
+        GradCheck.Layer(Backends.Get(backend), new Add(), 2, new Shape(3, 4), new Shape(3, 4));
 }

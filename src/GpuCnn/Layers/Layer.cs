@@ -32,6 +32,9 @@ public sealed class LayerIO
     public float[] GradInputBeta { get; internal set; } = Array.Empty<float>();
     /// <summary>Scale of the old parameter gradients: 0 overwrites, 1 accumulates.</summary>
     public float ParamGradBeta { get; internal set; }
+
+    /// <summary>The layer that last checked these shapes; planned IO never changes, so it is checked once.</summary>
+    internal Layer? CheckedBy;
 }
 
 /// <summary>
@@ -133,12 +136,14 @@ public abstract class Layer
     void CheckRuntimeShapes(LayerIO io)
     {
         if (bound is null) throw new InvalidOperationException($"{Describe()} ran before Bind");
+        if (ReferenceEquals(io.CheckedBy, this)) return;
         if (io.Inputs.Length != InputCount)
             throw new ArgumentException($"{Describe()}: expected {InputCount} input(s), got {io.Inputs.Length}");
         var sample = io.Inputs.Select(i => DropBatch(i.Shape)).ToList();
         var expected = ComputeOutputShape(sample).WithBatch(io.Batch);
         if (io.Output.Shape != expected)
             throw new ShapeMismatchException(Describe(), $"output {expected}", io.Output.Shape.ToString());
+        io.CheckedBy = this;
     }
 
     static Shape DropBatch(Shape s) => new(s.ToArray()[1..]);

@@ -8,7 +8,7 @@ public sealed record TrainOptions
     /// <summary>Samples per optimiser step.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Base learning rate.</summary>
-    public float LearningRate { get; init; } = 0.05f;
+    public float LearningRate { get; init; } = 0.01f;
     /// <summary>SGD momentum.</summary>
     public float Momentum { get; init; } = 0.9f;
     /// <summary>L2 weight decay.</summary>

@@ -21,6 +21,7 @@ public static class Reference
         Tanh => (x, _, _) => x[0].Select(Math.Tanh).ToArray(),
         Sigmoid => (x, _, _) => x[0].Select(v => 1 / (1 + Math.Exp(-v))).ToArray(),
         Flatten => (x, _, _) => (double[])x[0].Clone(),
+        Add => (x, _, _) => Enumerable.Range(0, x[0].Length).Select(i => x.Sum(a => a[i])).ToArray(),
         MaxPool2d m => (x, s, _) => Pool(x[0], s[0], m, (w) => w.Max()),
         MinPool2d m => (x, s, _) => Pool(x[0], s[0], m, (w) => w.Min()),
         AvgPool2d m => (x, s, _) => Pool(x[0], s[0], m, null),

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using GpuCnn.Cli;
+using GpuCnn.Data;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+public class CliTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "gpucnn-cli-" + Guid.NewGuid().ToString("N"));
+
+    public CliTests() => Directory.CreateDirectory(dir);
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Devices_lists_the_cpu_accelerator()
+    {
+        var (code, o, _) = Run("devices");
+        Assert.Equal(0, code);
+        Assert.Matches(@"cpu:0\s+CPU accelerator", o);
+        Assert.Contains("usable", o);
+    }
+
+    [Fact]
+    public void Summary_prints_shapes_parameters_receptive_fields_and_total()
+    {
+        var (code, o, _) = Run("summary", "lenet5");
+        Assert.Equal(0, code);
+        var lines = o.TrimEnd().Split('\n');
+        Assert.Equal("total parameters: 61706", lines[^1].Trim());
+        Assert.Matches(@"conv1\s+Conv2d\s+\[6, 28, 28\]\s+156\s+5x5", o);
+        Assert.Matches(@"pool1\s+MaxPool2d\s+\[6, 14, 14\]\s+0\s+6x6", o);
+        Assert.Matches(@"conv2\s+Conv2d\s+\[16, 10, 10\]\s+2,416\s+14x14", o);
+        Assert.Matches(@"pool2\s+MaxPool2d\s+\[16, 5, 5\]\s+0\s+16x16", o);
+        Assert.Matches(@"fc1\s+Linear\s+\[120\]\s+48,120\s+full", o);
+    }
+
+    [Fact]
+    public void Unknown_model_device_command_and_option_list_the_choices()
+    {
+        var m = Run("train", "lenet7");
+        Assert.Equal(2, m.Code);
+        Assert.Contains("unknown model 'lenet7'", m.Err);
+        Assert.Contains("lenet5", m.Err);
+
+        var d = Run("train", "lenet5", "--device", "tpu");
+        Assert.NotEqual(0, d.Code);
+        Assert.Contains("unknown device 'tpu'", d.Err);
+        Assert.Contains("cuda[:N], opencl[:N], cpu", d.Err);
+
+        var c = Run("fly");
+        Assert.Equal(2, c.Code);
+        Assert.Contains("train, eval, bench, summary, devices", c.Err);
+
+        var o = Run("train", "lenet5", "--epoch", "3");
+        Assert.Equal(2, o.Code);
+        Assert.Contains("--epoch", o.Err);
+
+        var n = Run("train", "lenet5", "--lr", "fast");
+        Assert.Equal(2, n.Code);
+        Assert.Contains("--lr must be a number", n.Err);
+    }
+
+    [Fact]
+    public void Missing_device_kind_is_explained()
+    {
+        if (GpuCnn.Devices.DeviceManager.List().Any(x => x.Kind == GpuCnn.Devices.DeviceKind.Cuda)) return; // only meaningful without CUDA
+        var (code, _, err) = Run("train", "lenet5", "--device", "cuda:0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("'cuda:0' not found", err);
+        Assert.Contains("cpu:0", err);
+    }
+
+    [Fact]
+    public void Corrupt_idx_data_gives_one_line_naming_the_file_and_exits_non_zero()
+    {
+        var (train, test) = Mnist.LoadBundled();
+        void Write(string name, int[] dims, byte[] data) => Idx.Write(Path.Combine(dir, name), new IdxArray(dims, data), gzip: false);
+        Write("train-images-idx3-ubyte", new[] { 4, 28, 28 }, new byte[4 * 784]);
+        Write("train-labels-idx1-ubyte", new[] { 4 }, new byte[4]);
+        Write("t10k-images-idx3-ubyte", new[] { 4, 28, 28 }, new byte[4 * 784]);
+        File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), new byte[] { 0, 0, 8, 1, 0, 0, 0, 9, 1, 2 }); // says 9 labels, has 2
+        var (code, o, err) = Run("train", "lenet5", "--device", "cpu", "--data", dir, "--epochs", "1");
+        Assert.Equal(1, code);
+        var lines = err.TrimEnd().Split('\n');
+        Assert.Single(lines);
+        Assert.Contains(Path.Combine(dir, "t10k-labels-idx1-ubyte"), err);
+        Assert.Contains("truncated", err);
+        Assert.DoesNotContain("   at ", err);
+
+        File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 });
+        var bad = Run("train", "lenet5", "--device", "cpu", "--data", dir);
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("magic", bad.Err);
+
+        var missing = Run("train", "lenet5", "--device", "cpu", "--data", Path.Combine(dir, "nowhere"));
+        Assert.NotEqual(0, missing.Code);
+        Assert.DoesNotContain("   at ", missing.Err);
+    }
+
+    [Fact]
+    public void Train_writes_metrics_and_checkpoint_that_eval_reads()
+    {
+        string metrics = Path.Combine(dir, "m.json"), ckpt = Path.Combine(dir, "l.ckpt");
+        var (code, o, err) = Run("train", "lenet5", "--device", "cpu", "--epochs", "1", "--train-limit", "256",
+            "--batch-size", "32", "--lr", "0.01", "--seed", "5", "--metrics", metrics, "--save", ckpt);
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1/1", o);
+        using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = doc.RootElement;
+        foreach (var key in new[] { "model", "device", "epochs", "batch_size", "train_loss", "test_accuracy", "images_per_second", "seconds" })
+            Assert.True(root.TryGetProperty(key, out _), $"metrics lack '{key}'");
+        Assert.Equal("lenet5", root.GetProperty("model").GetString());
+        Assert.Equal(32, root.GetProperty("batch_size").GetInt32());
+        Assert.Equal(1, root.GetProperty("epochs").GetInt32());
+        double acc = root.GetProperty("test_accuracy").GetDouble();
+        Assert.InRange(acc, 0.0, 1.0);
+        Assert.True(root.GetProperty("images_per_second").GetDouble() > 0);
+
+        string evalMetrics = Path.Combine(dir, "e.json");
+        var ev = Run("eval", "lenet5", "--device", "cpu", "--load", ckpt, "--metrics", evalMetrics);
+        Assert.True(ev.Code == 0, ev.Err);
+        using var evDoc = JsonDocument.Parse(File.ReadAllText(evalMetrics));
+        // Evaluating the saved weights reproduces the accuracy the training run reported.
+        Assert.Equal(acc, evDoc.RootElement.GetProperty("test_accuracy").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void Bench_reports_images_per_second()
+    {
+        string metrics = Path.Combine(dir, "b.json");
+        var (code, o, err) = Run("bench", "lenet5", "--device", "cpu", "--batch-size", "8", "--steps", "3", "--warmup", "1", "--metrics", metrics);
+        Assert.True(code == 0, err);
+        Assert.Contains("img/s", o);
+        using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.True(doc.RootElement.GetProperty("images_per_second").GetDouble() > 0);
+        Assert.Equal(3, doc.RootElement.GetProperty("steps").GetInt32());
+    }
+}
