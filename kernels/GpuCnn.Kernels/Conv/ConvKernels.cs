@@ -31,22 +31,19 @@ public static class ConvKernels
             int c0 = (k / kpg) * cpg;
             float acc = hasBias != 0 ? b[k] : 0f;
             int iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
+            // Kernel taps that land inside the input; clipping once keeps the inner loop free of bounds tests.
+            int kyLo = CeilDivNonNeg(-iy0, p.DH), kyHi = FloorDivClamp(p.H - 1 - iy0, p.DH, p.KH - 1);
+            int kxLo = CeilDivNonNeg(-ix0, p.DW), kxHi = FloorDivClamp(p.W - 1 - ix0, p.DW, p.KW - 1);
             for (int c = 0; c < cpg; c++)
             {
-                int xBase = ((nn * p.C + c0 + c) * p.H) * p.W;
+                int xBase = ((nn * p.C + c0 + c) * p.H) * p.W + ix0;
                 int wBase = ((k * cpg + c) * p.KH) * p.KW;
-                for (int ky = 0; ky < p.KH; ky++)
+                for (int ky = kyLo; ky <= kyHi; ky++)
                 {
-                    int iy = iy0 + ky * p.DH;
-                    if (iy < 0 || iy >= p.H) continue;
-                    int xRow = xBase + iy * p.W;
+                    int xRow = xBase + (iy0 + ky * p.DH) * p.W;
                     int wRow = wBase + ky * p.KW;
-                    for (int kx = 0; kx < p.KW; kx++)
-                    {
-                        int ix = ix0 + kx * p.DW;
-                        if (ix < 0 || ix >= p.W) continue;
-                        acc += w[wRow + kx] * x[xRow + ix];
-                    }
+                    for (int kx = kxLo; kx <= kxHi; kx++)
+                        acc += w[wRow + kx] * x[xRow + kx * p.DW];
                 }
             }
             y[o] = acc;
@@ -69,31 +66,50 @@ public static class ConvKernels
             int nn = r / p.C;
             int g = c / cpg;
             int cg = c - g * cpg;
+            // Only output rows/columns whose window covers (iy, ix) contribute: oy·SH − PH + ky·DH = iy for some
+            // ky in [0, KH), so oy ∈ [⌈(iy + PH − DH·(KH−1)) / SH⌉, ⌊(iy + PH) / SH⌋]. Iterating that range directly
+            // avoids testing every (ky, kx) against the stride.
+            int ty0 = iy + p.PH, tx0 = ix + p.PW;
+            int oyLo = CeilDivNonNeg(ty0 - p.DH * (p.KH - 1), p.SH), oyHi = ty0 / p.SH;
+            int oxLo = CeilDivNonNeg(tx0 - p.DW * (p.KW - 1), p.SW), oxHi = tx0 / p.SW;
+            if (oyHi >= p.OH) oyHi = p.OH - 1;
+            if (oxHi >= p.OW) oxHi = p.OW - 1;
             float acc = 0f;
             for (int kk = 0; kk < kpg; kk++)
             {
                 int k = g * kpg + kk;
                 int dyBase = ((nn * p.K + k) * p.OH) * p.OW;
                 int wBase = ((k * cpg + cg) * p.KH) * p.KW;
-                for (int ky = 0; ky < p.KH; ky++)
+                for (int oy = oyLo; oy <= oyHi; oy++)
                 {
-                    int ty = iy + p.PH - ky * p.DH;
-                    if (ty < 0 || ty % p.SH != 0) continue;
-                    int oy = ty / p.SH;
-                    if (oy >= p.OH) continue;
-                    for (int kx = 0; kx < p.KW; kx++)
+                    int ty = ty0 - oy * p.SH;
+                    int ky = ty / p.DH;
+                    if (ky * p.DH != ty) continue;
+                    int dyRow = dyBase + oy * p.OW;
+                    int wRow = wBase + ky * p.KW;
+                    for (int ox = oxLo; ox <= oxHi; ox++)
                     {
-                        int tx = ix + p.PW - kx * p.DW;
-                        if (tx < 0 || tx % p.SW != 0) continue;
-                        int ox = tx / p.SW;
-                        if (ox >= p.OW) continue;
-                        acc += dy[dyBase + oy * p.OW + ox] * w[wBase + ky * p.KW + kx];
+                        int tx = tx0 - ox * p.SW;
+                        int kx = tx / p.DW;
+                        if (kx * p.DW != tx) continue;
+                        acc += dy[dyRow + ox] * w[wRow + kx];
                     }
                 }
             }
             dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
         }
     }
+
+    /// <summary>min(⌊a / b⌋, max) for b &gt; 0; −1 (an empty range) when a &lt; 0.</summary>
+    static int FloorDivClamp(int a, int b, int max)
+    {
+        if (a < 0) return -1;
+        int q = a / b;
+        return q < max ? q : max;
+    }
+
+    /// <summary>⌈a / b⌉ clamped below at 0 (b &gt; 0).</summary>
+    static int CeilDivNonNeg(int a, int b) => a <= 0 ? 0 : (a + b - 1) / b;
 
     /// <summary>Gradient with respect to the filters (K × C/G × KH × KW); one weight per loop iteration.</summary>
     public static void BackwardFilter(Index1D t, int n, int chunk, ConvParams p,
@@ -111,22 +127,20 @@ public static class ConvKernels
             int k = r / cpg;
             int c = (k / kpg) * cpg + cg;
             float acc = 0f;
+            // Output positions whose tap (ky, kx) lands inside the input: iy = oy·SH − PH + ky·DH ∈ [0, H).
+            int offY = ky * p.DH - p.PH, offX = kx * p.DW - p.PW;
+            int oyLo = CeilDivNonNeg(-offY, p.SH), oyHi = FloorDivClamp(p.H - 1 - offY, p.SH, p.OH - 1);
+            int oxLo = CeilDivNonNeg(-offX, p.SW), oxHi = FloorDivClamp(p.W - 1 - offX, p.SW, p.OW - 1);
             for (int nn = 0; nn < p.N; nn++)
             {
                 int dyBase = ((nn * p.K + k) * p.OH) * p.OW;
-                int xBase = ((nn * p.C + c) * p.H) * p.W;
-                for (int oy = 0; oy < p.OH; oy++)
+                int xBase = ((nn * p.C + c) * p.H) * p.W + offX;
+                for (int oy = oyLo; oy <= oyHi; oy++)
                 {
-                    int iy = oy * p.SH - p.PH + ky * p.DH;
-                    if (iy < 0 || iy >= p.H) continue;
                     int dyRow = dyBase + oy * p.OW;
-                    int xRow = xBase + iy * p.W;
-                    for (int ox = 0; ox < p.OW; ox++)
-                    {
-                        int ix = ox * p.SW - p.PW + kx * p.DW;
-                        if (ix < 0 || ix >= p.W) continue;
-                        acc += dy[dyRow + ox] * x[xRow + ix];
-                    }
+                    int xRow = xBase + (oy * p.SH + offY) * p.W;
+                    for (int ox = oxLo; ox <= oxHi; ox++)
+                        acc += dy[dyRow + ox] * x[xRow + ox * p.SW];
                 }
             }
             dw[j] = beta == 0f ? acc : beta * dw[j] + acc;

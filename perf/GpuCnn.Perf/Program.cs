@@ -1,0 +1,23 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using GpuCnn.Perf;
+
+// Kernel micro-benchmarks (BenchmarkDotNet, in-process so that it also runs from a single-file bundle on the GPU machine):
+//   dotnet run -c Release --project perf/GpuCnn.Perf -- kernels [--filter *Conv*] [--short]
+//   GPUCNN_BENCH_DEVICE=cpu dotnet run -c Release --project perf/GpuCnn.Perf -- kernels
+// End-to-end training throughput runs through the CLI's runner, which this forwards to:
+//   dotnet run -c Release --project perf/GpuCnn.Perf -- e2e lenet5 --batch-size 64 --steps 100 --device cpu --metrics m.json
+if (args.Length > 0 && args[0] == "e2e")
+    return GpuCnn.Cli.CommandLine.Run(["bench", .. args[1..]], Console.Out, Console.Error);
+if (args.Length == 0 || args[0] != "kernels")
+{
+    Console.Error.WriteLine("usage: GpuCnn.Perf kernels [BenchmarkDotNet args] | e2e MODEL [gpucnn bench options]");
+    return 2;
+}
+bool quick = args.Contains("--short");
+var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
+var config = DefaultConfig.Instance.AddJob(job).AddColumn(new FlopsColumn()).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkRunner.Run<KernelBenchmarks>(config, args.Skip(1).Where(a => a != "--short").ToArray());
+return 0;
