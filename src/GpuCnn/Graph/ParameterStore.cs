@@ -34,6 +34,12 @@ public sealed class ParameterStore : IDisposable
         public MemoryBuffer1D<float, Stride1D.Dense> Grads { get; }
         /// <summary>Parameters and their offsets.</summary>
         public List<(Parameter Parameter, long Offset)> Entries { get; } = new();
+
+        /// <summary>
+        /// Elements [0, DecayedLength) hold weights; the rest hold biases and normalisation parameters, so an optimiser
+        /// can exempt those from weight decay with one bound instead of a mask.
+        /// </summary>
+        public long DecayedLength { get; internal set; }
     }
 
     readonly Dictionary<Parameter, (DeviceSlice Slice, long Offset)> where = new();
@@ -50,10 +56,13 @@ public sealed class ParameterStore : IDisposable
             if (!perDevice.TryGetValue(n.Device, out var list)) perDevice[n.Device] = list = new();
             list.AddRange(n.Layer.Parameters);
         }
-        foreach (var (d, list) in perDevice.OrderBy(kv => kv.Key))
+        foreach (var (d, declared) in perDevice.OrderBy(kv => kv.Key))
         {
-            var slice = new DeviceSlice(devices[d], Math.Max(1, list.Sum(p => p.Shape.Size)));
+            var slice = new DeviceSlice(devices[d], Math.Max(1, declared.Sum(p => p.Shape.Size)));
             long off = 0;
+            // Stable order: weights first, then biases/normalisation parameters (see DecayedLength).
+            var list = declared.Where(p => !p.IsBias).Concat(declared.Where(p => p.IsBias)).ToList();
+            slice.DecayedLength = list.Where(p => !p.IsBias).Sum(p => p.Shape.Size);
             foreach (var p in list)
             {
                 slice.Entries.Add((p, off));

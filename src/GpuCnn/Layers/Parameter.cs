@@ -51,7 +51,7 @@ public sealed class Parameter
     public int FanIn { get; }
     /// <summary>Fan-out used by the initialiser.</summary>
     public int FanOut { get; }
-    /// <summary>True for biases (an optimiser may exempt them from weight decay).</summary>
+    /// <summary>True for biases and normalisation parameters (an optimiser may exempt them from weight decay).</summary>
     public bool IsBias { get; }
 
     /// <summary>Device view of the values (valid once an executor has bound the layer).</summary>

@@ -6,12 +6,24 @@ namespace GpuCnn.Optimizers;
 public abstract class Optimizer : IDisposable
 {
     /// <summary>Creates the optimiser.</summary>
-    protected Optimizer(ParameterStore store, float learningRate)
+    protected Optimizer(ParameterStore store, float learningRate, bool decayBiases = true)
     {
         if (!(learningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {learningRate}");
         Store = store;
         LearningRate = learningRate;
+        DecayBiases = decayBiases;
     }
+
+    /// <summary>
+    /// Whether weight decay also applies to biases and normalisation parameters (PyTorch's default: yes).
+    /// </summary>
+    public bool DecayBiases { get; }
+
+    /// <summary>Elements of <paramref name="slice"/> that weight decay applies to (a prefix, see <see cref="ParameterStore.DeviceSlice.DecayedLength"/>).</summary>
+    protected int DecayEnd(ParameterStore.DeviceSlice slice) => (int)(DecayBiases ? slice.Length : slice.DecayedLength);
+
+    /// <summary>State buffers per parameter value (SGD's momentum: 1; Adam's moments: 2).</summary>
+    public abstract int StateBuffers { get; }
 
     /// <summary>The parameters it updates.</summary>
     public ParameterStore Store { get; }
@@ -28,7 +40,10 @@ public abstract class Optimizer : IDisposable
     /// <summary>Applies one update using the current gradients.</summary>
     public abstract void Step();
 
-    /// <summary>The optimiser's state buffers (e.g. momentum), one flat array per device slice, for checkpoints.</summary>
+    /// <summary>
+    /// The optimiser's state, one array per device slice of <see cref="StateBuffers"/> × slice length values:
+    /// buffer 0 for the whole slice, then buffer 1, and so on. For checkpoints.
+    /// </summary>
     public abstract IReadOnlyList<float[]> GetState();
 
     /// <summary>Restores state from <see cref="GetState"/>'s layout.</summary>

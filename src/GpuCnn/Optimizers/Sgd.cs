@@ -12,11 +12,12 @@ namespace GpuCnn.Optimizers;
 public sealed class Sgd : Optimizer
 {
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> velocity = new();
-    readonly List<Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int>> kernels = new();
+    readonly List<Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int, int>> kernels = new();
 
     /// <summary>Creates the optimiser.</summary>
-    public Sgd(ParameterStore store, float learningRate, float momentum = 0f, float weightDecay = 0f, bool nesterov = false)
-        : base(store, learningRate)
+    public Sgd(ParameterStore store, float learningRate, float momentum = 0f, float weightDecay = 0f, bool nesterov = false,
+        bool decayBiases = true)
+        : base(store, learningRate, decayBiases)
     {
         if (momentum < 0 || momentum >= 1) throw new ArgumentException($"momentum must be in [0, 1), got {momentum}");
         if (weightDecay < 0) throw new ArgumentException($"weight decay must be non-negative, got {weightDecay}");
@@ -29,7 +30,7 @@ public sealed class Sgd : Optimizer
             var v = s.Device.Allocate<float>(s.Length);
             v.View.MemSetToZero(s.Device.Stream);
             velocity.Add(v);
-            kernels.Add(s.Device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int>(OptimKernels.Sgd));
+            kernels.Add(s.Device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int, int>(OptimKernels.Sgd));
         }
     }
 
@@ -44,13 +45,16 @@ public sealed class Sgd : Optimizer
     public override string Name => "sgd";
 
     /// <inheritdoc/>
+    public override int StateBuffers => 1;
+
+    /// <inheritdoc/>
     public override void Step()
     {
         for (int i = 0; i < Store.Slices.Count; i++)
         {
             var s = Store.Slices[i];
             s.Device.Launch(kernels[i], (int)s.Length, s.Values.View, s.Grads.View, velocity[i].View,
-                LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0);
+                LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0, DecayEnd(s));
         }
         Steps++;
     }

@@ -19,6 +19,8 @@ public sealed record CheckpointHeader
     public string? Optimizer { get; init; }
     /// <summary>Optimiser steps taken.</summary>
     public long OptimizerSteps { get; init; }
+    /// <summary>State buffers per parameter value (1 for SGD's momentum, 2 for Adam's moments).</summary>
+    public int OptimizerStateBuffers { get; init; }
     /// <summary>Learning rate at save time.</summary>
     public float LearningRate { get; init; }
     /// <summary>Parameters in file order: full name and shape.</summary>
@@ -60,6 +62,7 @@ public static class Checkpoint
             Epoch = epoch,
             Optimizer = optimizer?.Name,
             OptimizerSteps = optimizer?.Steps ?? 0,
+            OptimizerStateBuffers = optimizer?.StateBuffers ?? 0,
             LearningRate = optimizer?.LearningRate ?? 0,
             Parameters = pars.Select(p => new ParameterEntry(p.FullName, p.Shape.ToArray())).ToList(),
             Extra = extra is null ? new() : new(extra),
@@ -120,9 +123,9 @@ public static class Checkpoint
         for (int i = 0; i < pars.Count; i++) store.Set(pars[i], values[i]);
         if (optimizer is not null && state is not null)
         {
-            if (header.Optimizer != optimizer.Name)
+            if (header.Optimizer != optimizer.Name || header.OptimizerStateBuffers != optimizer.StateBuffers)
                 throw new DataFormatException(path, $"stores '{header.Optimizer}' optimiser state, not '{optimizer.Name}'");
-            optimizer.SetState(ToSlices(store, state), header.OptimizerSteps);
+            optimizer.SetState(ToSlices(store, state, optimizer.StateBuffers), header.OptimizerSteps);
         }
         return header;
     }
@@ -155,7 +158,9 @@ public static class Checkpoint
         long need = header.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * 4;
         int body = bytes.Length - 4 - pos;
         bool hasState = header.Optimizer is not null;
-        long expected = hasState ? 2 * need : need;
+        if (hasState && header.OptimizerStateBuffers is < 0 or > 8)
+            throw new DataFormatException(path, $"bad header: {header.OptimizerStateBuffers} optimiser state buffers");
+        long expected = need * (1 + (hasState ? header.OptimizerStateBuffers : 0));
         if (body != expected)
             throw new DataFormatException(path, $"truncated or padded: expected {expected} bytes of tensor data, found {body}");
         var values = new float[header.Parameters.Count][];
@@ -163,8 +168,16 @@ public static class Checkpoint
         float[][]? state = null;
         if (hasState)
         {
+            // Per parameter: buffer 0, buffer 1, ... each the parameter's size.
             state = new float[header.Parameters.Count][];
-            for (int i = 0; i < state.Length; i++) state[i] = ReadFloats(bytes, ref pos, header.Parameters[i].Shape);
+            for (int i = 0; i < state.Length; i++)
+            {
+                var shape = header.Parameters[i].Shape;
+                long size = shape.Aggregate(1L, (a, d) => a * d);
+                state[i] = new float[size * header.OptimizerStateBuffers];
+                for (int b = 0; b < header.OptimizerStateBuffers; b++)
+                    ReadFloats(bytes, ref pos, shape).CopyTo(state[i], b * size);
+            }
         }
         return (header, values, state);
     }
@@ -173,21 +186,30 @@ public static class Checkpoint
     static List<float[]> PerParameterState(ParameterStore store, Optimizer optimizer)
     {
         var slices = optimizer.GetState();
-        var byParam = new Dictionary<Layers.Parameter, float[]>();
+        int k = optimizer.StateBuffers;
+        var result = new List<float[]>();
+        var byParam = new Dictionary<Layers.Parameter, (float[] Slice, long Length, long Offset)>();
         for (int i = 0; i < store.Slices.Count; i++)
             foreach (var (p, off) in store.Slices[i].Entries)
-                byParam[p] = slices[i].AsSpan((int)off, (int)p.Shape.Size).ToArray();
-        return store.Graph.Parameters.Select(p => byParam[p]).ToList();
+                byParam[p] = (slices[i], store.Slices[i].Length, off);
+        foreach (var p in store.Graph.Parameters)
+        {
+            var (slice, length, off) = byParam[p];
+            for (int b = 0; b < k; b++) result.Add(slice.AsSpan((int)(b * length + off), (int)p.Shape.Size).ToArray());
+        }
+        return result;
     }
 
     /// <summary>Scatters per-parameter state into the per-device slice layout.</summary>
-    static List<float[]> ToSlices(ParameterStore store, float[][] perParam)
+    static List<float[]> ToSlices(ParameterStore store, float[][] perParam, int k)
     {
         var index = store.Graph.Parameters.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
         return store.Slices.Select(s =>
         {
-            var a = new float[s.Length];
-            foreach (var (p, off) in s.Entries) perParam[index[p]].CopyTo(a, off);
+            var a = new float[s.Length * k];
+            foreach (var (p, off) in s.Entries)
+                for (int b = 0; b < k; b++)
+                    perParam[index[p]].AsSpan((int)(b * p.Shape.Size), (int)p.Shape.Size).CopyTo(a.AsSpan((int)(b * s.Length + off)));
             return a;
         }).ToList();
     }
