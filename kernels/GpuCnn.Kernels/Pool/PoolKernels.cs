@@ -1,3 +1,4 @@
+using GpuCnn.Kernels.Random;
 using ILGPU;
 
 namespace GpuCnn.Kernels.Pool;
@@ -178,6 +179,104 @@ public static class PoolKernels
             for (int oy = oyLo; oy <= oyHi; oy++)
                 for (int ox = oxLo; ox <= oxHi; ox++)
                     acc += dy[(plane * p.OH + oy) * p.OW + ox] / AvgDivisor(p, oy, ox);
+            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+        }
+    }
+
+    /// <summary>
+    /// Stochastic pooling (Zeiler and Fergus 2013). Training samples one element per window with probability
+    /// p_i = a_i⁺ / Σ a⁺ (a⁺ = max(a, 0)) from u = Philox(key, (output index, step)); the gradient flows to it.
+    /// Eval returns the probability-weighted average Σ a⁺² / Σ a⁺, whose derivative is (2 a_i⁺ S − Q) / S²
+    /// with S = Σ a⁺, Q = Σ a⁺². A window without positive values yields 0.
+    /// Returns the sampled flat index in the plane (training), or −1.
+    /// </summary>
+    static int Sample(ArrayView<float> x, int planeBase, PoolParams p, int oy, int ox, float u, out float s, out float q)
+    {
+        s = 0f;
+        q = 0f;
+        int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
+        for (int ky = 0; ky < p.KH; ky++)
+        {
+            int iy = y0 + ky;
+            if (iy < 0 || iy >= p.H) continue;
+            for (int kx = 0; kx < p.KW; kx++)
+            {
+                int ix = x0 + kx;
+                if (ix < 0 || ix >= p.W) continue;
+                float v = x[planeBase + iy * p.W + ix];
+                if (v > 0f) { s += v; q += v * v; }
+            }
+        }
+        if (!(s > 0f)) return -1;
+        float target = u * s, cum = 0f;
+        int last = -1;
+        for (int ky = 0; ky < p.KH; ky++)
+        {
+            int iy = y0 + ky;
+            if (iy < 0 || iy >= p.H) continue;
+            for (int kx = 0; kx < p.KW; kx++)
+            {
+                int ix = x0 + kx;
+                if (ix < 0 || ix >= p.W) continue;
+                float v = x[planeBase + iy * p.W + ix];
+                if (v <= 0f) continue;
+                cum += v;
+                last = iy * p.W + ix;
+                if (cum > target) return last;
+            }
+        }
+        return last; // rounding left target at the very top: the last positive element
+    }
+
+    /// <summary>Stochastic pooling forward; <paramref name="training"/> selects sampling (1) or the weighted average (0).</summary>
+    public static void StochasticForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y,
+        ulong key, ulong step, int training)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int o = Chunk.Start(t, chunk); o < end; o++)
+        {
+            int ox = o % p.OW;
+            int r = o / p.OW;
+            int oy = r % p.OH;
+            int pb = (r / p.OH) * p.H * p.W;
+            float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
+            int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
+            y[o] = w < 0 ? 0f : training != 0 ? x[pb + w] : q / s;
+        }
+    }
+
+    /// <summary>Stochastic pooling backward; one input element per iteration, gathering from the windows that hold it.</summary>
+    public static void StochasticBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> dy,
+        ArrayView<float> dx, ulong key, ulong step, int training, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int ix = i % p.W;
+            int r = i / p.W;
+            int iy = r % p.H;
+            int plane = r / p.H;
+            int pb = plane * p.H * p.W;
+            int self = iy * p.W + ix;
+            float xi = x[i];
+            float acc = 0f;
+            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
+            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
+            if (oyLo < 0) oyLo = 0;
+            if (oxLo < 0) oxLo = 0;
+            if (oyHi >= p.OH) oyHi = p.OH - 1;
+            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            if (xi > 0f)
+                for (int oy = oyLo; oy <= oyHi; oy++)
+                    for (int ox = oxLo; ox <= oxHi; ox++)
+                    {
+                        int o = (plane * p.OH + oy) * p.OW + ox;
+                        float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
+                        int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
+                        if (w < 0) continue;
+                        if (training != 0) { if (w == self) acc += dy[o]; }
+                        else acc += dy[o] * (2f * xi * s - q) / (s * s);
+                    }
             dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
         }
     }

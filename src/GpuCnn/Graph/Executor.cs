@@ -16,6 +16,8 @@ public sealed record ExecutorOptions
     public bool Training { get; init; } = true;
     /// <summary>Also compute gradients with respect to the graph inputs (gradient checks, saliency).</summary>
     public bool InputGradients { get; init; }
+    /// <summary>Seed of the layers' random numbers (dropout, stochastic pooling).</summary>
+    public int Seed { get; init; }
 }
 
 /// <summary>
@@ -38,7 +40,7 @@ public sealed class Executor : IDisposable
         public Storage? MirrorOf;
     }
 
-    sealed class Step
+    sealed class ScheduledStep
     {
         public StepKind Kind;
         public Node? Node;
@@ -52,7 +54,7 @@ public sealed class Executor : IDisposable
 
     readonly IReadOnlyList<ComputeDevice> devices;
     readonly bool ownsStore;
-    readonly List<Step> steps = new();
+    readonly List<ScheduledStep> steps = new();
     readonly List<Storage> storages = new();
     readonly Dictionary<Node, Storage> act = new();
     readonly MemoryBuffer1D<float, Stride1D.Dense>[] arenas;
@@ -68,6 +70,8 @@ public sealed class Executor : IDisposable
     readonly Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<double>>? statsKernel;
     readonly Dictionary<int, Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>> axpby = new();
     int validLabels;
+    bool trainingMode;
+    bool ranTrainingForward;
 
     /// <summary>An executor on one device.</summary>
     public Executor(Graph graph, ComputeDevice device, int batchSize, ExecutorOptions? options = null, ParameterStore? parameters = null)
@@ -82,6 +86,7 @@ public sealed class Executor : IDisposable
         this.devices = devices;
         BatchSize = batchSize;
         Options = options ?? new ExecutorOptions();
+        trainingMode = Options.Training;
         order = graph.TopologicalOrder();
         output = graph.Output;
         foreach (var n in order) ParameterStore.CheckDevice(n, devices);
@@ -153,7 +158,7 @@ public sealed class Executor : IDisposable
         bool training = Options.Training;
         var mirrors = new Dictionary<(Storage, int), Storage>();
         var inputsOf = new Dictionary<Node, Storage[]>();
-        Storage Resolve(Node producer, int device, List<Step> list)
+        Storage Resolve(Node producer, int device, List<ScheduledStep> list)
         {
             var s = act[producer];
             if (s.Device == device) return s;
@@ -162,7 +167,7 @@ public sealed class Executor : IDisposable
                 m = NewStorage($"{s.Buffer.Name}@{device}", device, s.Buffer.Size);
                 m.MirrorOf = s;
                 mirrors[(s, device)] = m;
-                list.Add(new Step { Kind = StepKind.TransferForward, Src = s, Dst = m, Host = new float[s.Buffer.Size] });
+                list.Add(new ScheduledStep { Kind = StepKind.TransferForward, Src = s, Dst = m, Host = new float[s.Buffer.Size] });
             }
             return m;
         }
@@ -174,7 +179,7 @@ public sealed class Executor : IDisposable
             var ins = n.Inputs.Select(i => Resolve(i, n.Device, steps)).ToArray();
             inputsOf[n] = ins;
             act[n] = n.Layer!.IsAlias ? ins[0] : NewStorage(n.Name, n.Device, size);
-            steps.Add(new Step { Kind = StepKind.Forward, Node = n, InputStorages = ins, OutStorage = act[n] });
+            steps.Add(new ScheduledStep { Kind = StepKind.Forward, Node = n, InputStorages = ins, OutStorage = act[n] });
         }
 
         // Gradient storages. An alias shares its input's gradient; a mirror has its own on the consumer's device.
@@ -191,7 +196,7 @@ public sealed class Executor : IDisposable
                 m.Grad = NewStorage("d" + m.Buffer.Name, m.Device, m.Buffer.Size);
 
         lossIndex = steps.Count;
-        steps.Add(new Step { Kind = StepKind.Loss, Node = output, Src = act[output], Dst = act[output].Grad });
+        steps.Add(new ScheduledStep { Kind = StepKind.Loss, Node = output, Src = act[output], Dst = act[output].Grad });
         if (training)
         {
             // The mirror's gradient is complete after the backward of its earliest consumer.
@@ -203,10 +208,10 @@ public sealed class Executor : IDisposable
             {
                 if (n.IsInput) continue;
                 if (!n.Layer!.IsAlias)
-                    steps.Add(new Step { Kind = StepKind.Backward, Node = n, InputStorages = inputsOf[n], OutStorage = act[n] });
+                    steps.Add(new ScheduledStep { Kind = StepKind.Backward, Node = n, InputStorages = inputsOf[n], OutStorage = act[n] });
                 foreach (var (m, reader) in lastReader)
                     if (reader == n && m.Grad is not null)
-                        steps.Add(new Step
+                        steps.Add(new ScheduledStep
                         {
                             Kind = StepKind.TransferBackward, Src = m.Grad, Dst = m.MirrorOf!.Grad,
                             Staging = NewStorage("stage-" + m.Grad.Buffer.Name, m.MirrorOf.Device, m.Buffer.Size),
@@ -280,6 +285,7 @@ public sealed class Executor : IDisposable
             var io = st.IO ?? new LayerIO { GradInputBeta = new float[st.InputStorages.Length] };
             io.Batch = BatchSize;
             io.Training = Options.Training;
+            io.Seed = Options.Seed;
             io.Inputs = st.InputStorages.Select((s, k) => new TensorRef(s.View, n.Inputs[k].Shape.WithBatch(BatchSize))).ToArray();
             io.Output = new TensorRef(st.OutStorage!.View, n.Shape.WithBatch(BatchSize));
             if (st.Kind == StepKind.Backward)
@@ -326,10 +332,29 @@ public sealed class Executor : IDisposable
         labels.View.CopyFromCPU(devices[output.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batchLabels), batchLabels.Length);
     }
 
-    /// <summary>Runs every forward step.</summary>
+    /// <summary>
+    /// Whether forward passes behave as in training (dropout active, batch statistics). Defaults to the plan's
+    /// <see cref="ExecutorOptions.Training"/>; set it to false to evaluate with a training plan.
+    /// </summary>
+    public bool TrainingMode
+    {
+        get => trainingMode;
+        set
+        {
+            if (value && !Options.Training) throw new InvalidOperationException("this executor was planned for inference only");
+            trainingMode = value;
+        }
+    }
+
+    /// <summary>Training forward passes run so far: the step counter of per-step random numbers.</summary>
+    public ulong Step { get; set; }
+
+    /// <summary>Runs every forward step. In training mode each call is a new step for the layers' random numbers.</summary>
     public void Forward()
     {
         Parameters.BindViews();
+        if (trainingMode && ranTrainingForward) Step++;
+        ranTrainingForward |= trainingMode;
         for (int i = 0; i < lossStep; i++) Run(steps[i]);
     }
 
@@ -425,15 +450,19 @@ public sealed class Executor : IDisposable
         foreach (var d in devices) d.Synchronize();
     }
 
-    void Run(Step st)
+    void Run(ScheduledStep st)
     {
         switch (st.Kind)
         {
             case StepKind.Forward:
-                st.Node!.Layer!.Forward(st.IO!);
+                st.IO!.Training = trainingMode;
+                st.IO.Step = Step;
+                st.Node!.Layer!.Forward(st.IO);
                 break;
             case StepKind.Backward:
-                st.Node!.Layer!.Backward(st.IO!);
+                st.IO!.Training = trainingMode;
+                st.IO.Step = Step;
+                st.Node!.Layer!.Backward(st.IO);
                 break;
             case StepKind.Loss:
             {

@@ -93,8 +93,8 @@ public class Graph
     /// <summary>All parameters in graph order (the checkpoint order).</summary>
     public IReadOnlyList<Parameter> Parameters => Layers.SelectMany(l => l.Parameters).ToList();
 
-    /// <summary>Total number of trainable values.</summary>
-    public long ParameterCount => Parameters.Sum(p => p.Shape.Size);
+    /// <summary>Total number of trainable values (buffers such as running statistics excluded, as in PyTorch).</summary>
+    public long ParameterCount => Parameters.Where(p => p.Trainable).Sum(p => p.Shape.Size);
 
     /// <summary>The nodes the output depends on, in a topological order (Kahn's algorithm, ties by insertion).</summary>
     public IReadOnlyList<Node> TopologicalOrder()

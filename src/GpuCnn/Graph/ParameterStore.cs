@@ -40,6 +40,9 @@ public sealed class ParameterStore : IDisposable
         /// can exempt those from weight decay with one bound instead of a mask.
         /// </summary>
         public long DecayedLength { get; internal set; }
+
+        /// <summary>Elements [0, TrainableLength) are trainable; buffers (running statistics) follow and are never optimised.</summary>
+        public long TrainableLength { get; internal set; }
     }
 
     readonly Dictionary<Parameter, (DeviceSlice Slice, long Offset)> where = new();
@@ -60,9 +63,11 @@ public sealed class ParameterStore : IDisposable
         {
             var slice = new DeviceSlice(devices[d], Math.Max(1, declared.Sum(p => p.Shape.Size)));
             long off = 0;
-            // Stable order: weights first, then biases/normalisation parameters (see DecayedLength).
-            var list = declared.Where(p => !p.IsBias).Concat(declared.Where(p => p.IsBias)).ToList();
-            slice.DecayedLength = list.Where(p => !p.IsBias).Sum(p => p.Shape.Size);
+            // Stable order: weights, then biases/normalisation parameters (see DecayedLength), then buffers.
+            var list = declared.Where(p => p.Trainable && !p.IsBias).Concat(declared.Where(p => p.Trainable && p.IsBias))
+                .Concat(declared.Where(p => !p.Trainable)).ToList();
+            slice.DecayedLength = list.Where(p => p.Trainable && !p.IsBias).Sum(p => p.Shape.Size);
+            slice.TrainableLength = list.Where(p => p.Trainable).Sum(p => p.Shape.Size);
             foreach (var p in list)
             {
                 slice.Entries.Add((p, off));
@@ -87,7 +92,7 @@ public sealed class ParameterStore : IDisposable
     /// <summary>One flat store per device that holds parameters.</summary>
     public List<DeviceSlice> Slices { get; } = new();
 
-    /// <summary>Total number of values.</summary>
+    /// <summary>Total number of values, buffers included.</summary>
     public long Count => Slices.Sum(s => s.Entries.Sum(e => e.Parameter.Shape.Size));
 
     /// <summary>Points every parameter's Value and Grad at this store (an executor calls this before running).</summary>

@@ -20,6 +20,10 @@ public sealed class LayerIO
     public int Batch { get; internal set; }
     /// <summary>True in training (dropout and the like behave differently).</summary>
     public bool Training { get; internal set; }
+    /// <summary>Seed of the run; with the layer's name it keys the layer's random numbers.</summary>
+    public int Seed { get; internal set; }
+    /// <summary>Training step (counts training forward passes from 0); the counter of per-step random numbers.</summary>
+    public ulong Step { get; internal set; }
     /// <summary>Inputs, in the order the node lists them.</summary>
     public TensorRef[] Inputs { get; internal set; } = Array.Empty<TensorRef>();
     /// <summary>Output.</summary>
@@ -88,6 +92,17 @@ public abstract class Layer
         parameters.Add(p);
         return p;
     }
+
+    /// <summary>Declares a buffer: persistent, checkpointed state that no optimiser touches (e.g. running statistics).</summary>
+    protected Parameter AddBuffer(string name, Shape shape, Init init)
+    {
+        var p = new Parameter(this, name, shape, init, 1, 1, isBias: true) { Trainable = false };
+        parameters.Add(p);
+        return p;
+    }
+
+    /// <summary>The Philox key of this layer's random numbers for a seed: depends on the seed and the layer's name only.</summary>
+    protected ulong RandomKey(int seed) => Philox.Key(seed, Name);
 
     /// <summary><c>Conv2d 'conv1'</c>, for messages.</summary>
     public string Describe() => string.IsNullOrEmpty(Name) ? TypeName : $"{TypeName} '{Name}'";

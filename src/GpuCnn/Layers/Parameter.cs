@@ -18,6 +18,8 @@ public enum Init
     XavierNormal,
     /// <summary>PyTorch's default for Conv2d/Linear: U(±1/√fan_in).</summary>
     LeCunUniform,
+    /// <summary>All ones (normalisation scales, running variances).</summary>
+    Ones,
 }
 
 /// <summary>
@@ -54,6 +56,9 @@ public sealed class Parameter
     /// <summary>True for biases and normalisation parameters (an optimiser may exempt them from weight decay).</summary>
     public bool IsBias { get; }
 
+    /// <summary>False for buffers such as running statistics: stored and checkpointed, never optimised or counted as parameters.</summary>
+    public bool Trainable { get; internal init; } = true;
+
     /// <summary>Device view of the values (valid once an executor has bound the layer).</summary>
     public ArrayView<float> Value { get; internal set; }
     /// <summary>Device view of the gradient (valid once an executor has bound the layer).</summary>
@@ -70,6 +75,7 @@ public sealed class Parameter
             v[i] = Init switch
             {
                 Init.Zeros => 0f,
+                Init.Ones => 1f,
                 Init.HeNormal => (float)(Philox.Normal(key, (ulong)i) * Math.Sqrt(2.0 / FanIn)),
                 Init.HeUniform => (float)((2 * Philox.Uniform(key, (ulong)i) - 1) * Math.Sqrt(6.0 / FanIn)),
                 Init.XavierUniform => (float)((2 * Philox.Uniform(key, (ulong)i) - 1) * Math.Sqrt(3.0 / fanAvg)),

@@ -53,7 +53,7 @@ public sealed class Sgd : Optimizer
         for (int i = 0; i < Store.Slices.Count; i++)
         {
             var s = Store.Slices[i];
-            s.Device.Launch(kernels[i], (int)s.Length, s.Values.View, s.Grads.View, velocity[i].View,
+            s.Device.Launch(kernels[i], (int)s.TrainableLength, s.Values.View, s.Grads.View, velocity[i].View,
                 LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0, DecayEnd(s));
         }
         Steps++;

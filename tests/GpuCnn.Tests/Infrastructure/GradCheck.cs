@@ -18,23 +18,30 @@ public static class GradCheck
         Layer(device, layer, batch, inputShapes, seed: 1234);
 
     public static void Layer(ComputeDevice device, Layer layer, int batch, Shape[] inputShapes, int seed,
-        double atol = 2e-3, double rtol = 2e-2, int maxChecks = 48)
+        double atol = 2e-3, double rtol = 2e-2, int maxChecks = 48, bool training = true)
     {
         var g = new Graph { Name = layer.TypeName };
         var ins = inputShapes.Select((s, i) => g.Input(s, $"x{i}")).ToArray();
         g.Add(layer, ins);
-        Graph(device, g, batch, seed, atol, rtol, maxChecks);
+        Graph(device, g, batch, seed, atol, rtol, maxChecks, training);
     }
 
-    public static void Graph(ComputeDevice device, Graph g, int batch, int seed = 1234, double atol = 2e-3, double rtol = 2e-2, int maxChecks = 48)
+    /// <summary>The same check with the executor in eval mode (dropout off, running statistics, expected values).</summary>
+    public static void LayerEval(ComputeDevice device, Layer layer, int batch, params Shape[] inputShapes) =>
+        Layer(device, layer, batch, inputShapes, seed: 1234, training: false);
+
+    public static void Graph(ComputeDevice device, Graph g, int batch, int seed = 1234, double atol = 2e-3, double rtol = 2e-2,
+        int maxChecks = 48, bool training = true)
     {
         var rng = new Random(seed);
-        using var ex = new Executor(g, device, batch, new ExecutorOptions { InputGradients = true });
+        var mode = new Reference.Mode(training, Seed: 17, Step: 0);
+        using var ex = new Executor(g, device, batch, new ExecutorOptions { InputGradients = true, Seed = mode.Seed }) { TrainingMode = training };
         var order = g.TopologicalOrder();
         var inputs = order.Where(n => n.IsInput).ToList();
         var xs = inputs.Select(n => RandomFloats(rng, (int)n.Shape.Size * batch, 1.0)).ToArray();
         var pars = g.Parameters;
-        var ps = pars.Select(p => RandomFloats(rng, (int)p.Shape.Size, 0.5)).ToArray();
+        // Buffers (running statistics) keep their initial values: random ones could be invalid (negative variances).
+        var ps = pars.Select(p => p.Trainable ? RandomFloats(rng, (int)p.Shape.Size, 0.5) : p.InitialValues(0)).ToArray();
         for (int i = 0; i < xs.Length; i++) ex.SetInput(xs[i], i);
         for (int i = 0; i < ps.Length; i++) ex.Parameters.Set(pars[i], ps[i]);
 
@@ -42,7 +49,7 @@ public static class GradCheck
         var y = ex.GetOutput();
         var xd = xs.Select(ToDouble).ToArray();
         var pd = ps.Select(ToDouble).ToArray();
-        var yRef = RefForward(g, order, batch, xd, pars, pd);
+        var yRef = RefForward(g, order, batch, xd, pars, pd, mode);
         Close.Assert(yRef, y, 1e-4, 1e-4, $"{g.Name} forward vs double reference");
 
         var r = RandomFloats(rng, y.Length, 1.0);
@@ -52,7 +59,7 @@ public static class GradCheck
 
         double Loss(double[][] xv, double[][] pv)
         {
-            var o = RefForward(g, order, batch, xv, pars, pv);
+            var o = RefForward(g, order, batch, xv, pars, pv, mode);
             double s = 0;
             for (int i = 0; i < o.Length; i++) s += o[i] * rd[i];
             return s;
@@ -81,12 +88,13 @@ public static class GradCheck
         for (int i = 0; i < inputs.Count; i++)
             CheckArray(xd, pd, xd[i], ex.GetInputGradient(i), $"{g.Name}: d loss / d {inputs[i].Name}");
         for (int i = 0; i < pars.Count; i++)
-            CheckArray(xd, pd, pd[i], ex.Parameters.GetGrad(pars[i]), $"{g.Name}: d loss / d {pars[i].FullName}");
+            if (pars[i].Trainable)
+                CheckArray(xd, pd, pd[i], ex.Parameters.GetGrad(pars[i]), $"{g.Name}: d loss / d {pars[i].FullName}");
     }
 
     /// <summary>The double-precision forward of the whole graph, node by node.</summary>
     public static double[] RefForward(Graph g, IReadOnlyList<Node> order, int batch, double[][] inputs,
-        IReadOnlyList<Parameter> pars, double[][] values)
+        IReadOnlyList<Parameter> pars, double[][] values, Reference.Mode? mode = null)
     {
         var byParam = pars.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => values[t.i]);
         var outs = new Dictionary<Node, double[]>();
@@ -94,7 +102,7 @@ public static class GradCheck
         foreach (var n in order)
         {
             if (n.IsInput) { outs[n] = inputs[k++]; continue; }
-            var f = Reference.For(n.Layer!);
+            var f = Reference.For(n.Layer!, mode);
             outs[n] = f(n.Inputs.Select(i => outs[i]).ToArray(), n.Inputs.Select(i => i.Shape.WithBatch(batch)).ToArray(),
                 n.Layer!.Parameters.Select(p => byParam[p]).ToArray());
         }

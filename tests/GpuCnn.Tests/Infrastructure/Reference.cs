@@ -12,9 +12,22 @@ public static class Reference
     /// <summary>Forward of one layer: inputs, their shapes, the parameters (in the layer's order) → output.</summary>
     public delegate double[] Forward(double[][] inputs, Shape[] shapes, double[][] parameters);
 
+    /// <summary>The mode, seed and step the references reproduce (the executor's defaults for its first training step).</summary>
+    public sealed record Mode(bool Training = true, int Seed = 0, ulong Step = 0);
+
     /// <summary>The reference for a layer instance.</summary>
-    public static Forward For(Layer layer) => layer switch
+    public static Forward For(Layer layer, Mode? mode = null)
     {
+        var md = mode ?? new Mode();
+        return layer switch
+    {
+        Dropout d => (x, _, _) => Dropout(x[0], d, md),
+        LocalResponseNorm l => (x, s, _) => Lrn(x[0], s[0], l),
+        StochasticPool2d sp => (x, s, _) => StochasticPool(x[0], s[0], sp, md),
+        BatchNorm2d b => (x, s, p) => BatchNorm(x[0], s[0], p[0], p[1], p[2], p[3], b.Eps, md.Training),
+        Concat => (x, s, _) => ConcatChannels(x, s),
+        GlobalAvgPool2d => (x, s, _) => GlobalAvg(x[0], s[0]),
+        Softmax => (x, s, _) => SoftmaxChannels(x[0], s[0]),
         Conv2d c => (x, s, p) => Conv2d(x[0], s[0], p[0], c.Bias is null ? null : p[1], c),
         Linear l => (x, s, p) => Linear(x[0], s[0][0], p[0], l.Bias is null ? null : p[1], l.InFeatures, l.OutFeatures),
         ReLU => (x, _, _) => x[0].Select(v => Math.Max(v, 0)).ToArray(),
@@ -27,6 +40,120 @@ public static class Reference
         AvgPool2d m => (x, s, _) => Pool(x[0], s[0], m, null),
         _ => throw new NotSupportedException($"no reference for {layer.TypeName}"),
     };
+    }
+
+    /// <summary>Inverted dropout with the same Philox draws as the kernel.</summary>
+    public static double[] Dropout(double[] x, Dropout d, Mode m)
+    {
+        if (!m.Training || d.P == 0) return (double[])x.Clone();
+        ulong key = Philox.Key(m.Seed, d.Name);
+        return x.Select((v, i) => Philox.Uniform(key, (ulong)i, m.Step) >= d.P ? v / (1 - d.P) : 0).ToArray();
+    }
+
+    /// <summary>LRN across channels from the definition.</summary>
+    public static double[] Lrn(double[] x, Shape s, LocalResponseNorm l)
+    {
+        int n = s[0], c = s[1], plane = s[2] * s[3];
+        var y = new double[x.Length];
+        for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++)
+        for (int p = 0; p < plane; p++)
+        {
+            double sum = 0;
+            for (int j = Math.Max(0, ch - l.Size / 2); j <= Math.Min(c - 1, ch + (l.Size - 1) / 2); j++)
+                sum += x[(b * c + j) * plane + p] * x[(b * c + j) * plane + p];
+            int i = (b * c + ch) * plane + p;
+            y[i] = x[i] / Math.Pow(l.K + l.Alpha / l.Size * sum, l.Beta);
+        }
+        return y;
+    }
+
+    /// <summary>Stochastic pooling: the sampled element (training, same draws and float arithmetic as the kernel) or Σa²/Σa.</summary>
+    public static double[] StochasticPool(double[] x, Shape xs, StochasticPool2d p, Mode m)
+    {
+        int n = xs[0], c = xs[1], h = xs[2], w = xs[3], k = p.KernelSize, st = p.Stride, pad = p.PaddingSize;
+        int oh = (h + 2 * pad - k) / st + 1, ow = (w + 2 * pad - k) / st + 1;
+        ulong key = Philox.Key(m.Seed, p.Name);
+        var y = new double[n * c * oh * ow];
+        for (int pl = 0; pl < n * c; pl++)
+        for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+        {
+            int o = (pl * oh + oy) * ow + ox;
+            var cells = new List<double>();
+            for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+            {
+                int iy = oy * st - pad + ky, ix = ox * st - pad + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w && x[(pl * h + iy) * w + ix] > 0) cells.Add(x[(pl * h + iy) * w + ix]);
+            }
+            if (cells.Count == 0) continue;
+            if (!m.Training) { y[o] = cells.Sum(v => v * v) / cells.Sum(); continue; }
+            float s = 0f;
+            foreach (var v in cells) s += (float)v;
+            float target = Philox.Uniform(key, (ulong)o, m.Step) * s, cum = 0f;
+            double pick = cells[^1];
+            foreach (var v in cells) { cum += (float)v; if (cum > target) { pick = v; break; } }
+            y[o] = pick;
+        }
+        return y;
+    }
+
+    /// <summary>BatchNorm2d: batch statistics (biased variance) in training, running statistics in eval.</summary>
+    public static double[] BatchNorm(double[] x, Shape s, double[] gamma, double[] beta, double[] runMean, double[] runVar, double eps, bool training)
+    {
+        int n = s[0], c = s[1], plane = s[2] * s[3];
+        var y = new double[x.Length];
+        for (int ch = 0; ch < c; ch++)
+        {
+            var vals = new List<double>();
+            for (int b = 0; b < n; b++) for (int p = 0; p < plane; p++) vals.Add(x[(b * c + ch) * plane + p]);
+            double mean = training ? vals.Average() : runMean[ch];
+            double var = training ? vals.Sum(v => (v - mean) * (v - mean)) / vals.Count : runVar[ch];
+            for (int b = 0; b < n; b++)
+                for (int p = 0; p < plane; p++)
+                {
+                    int i = (b * c + ch) * plane + p;
+                    y[i] = gamma[ch] * (x[i] - mean) / Math.Sqrt(var + eps) + beta[ch];
+                }
+        }
+        return y;
+    }
+
+    /// <summary>torch.cat along dim 1.</summary>
+    public static double[] ConcatChannels(double[][] xs, Shape[] shapes)
+    {
+        int n = shapes[0][0];
+        var parts = xs.Select((x, i) => (x, per: (int)(shapes[i].Size / n))).ToList();
+        var y = new List<double>();
+        for (int b = 0; b < n; b++)
+            foreach (var (x, per) in parts) y.AddRange(x.Skip(b * per).Take(per));
+        return y.ToArray();
+    }
+
+    /// <summary>Mean over each plane.</summary>
+    public static double[] GlobalAvg(double[] x, Shape s)
+    {
+        int plane = s[2] * s[3];
+        return Enumerable.Range(0, s[0] * s[1]).Select(pl => x.Skip(pl * plane).Take(plane).Average()).ToArray();
+    }
+
+    /// <summary>Softmax over dim 1.</summary>
+    public static double[] SoftmaxChannels(double[] x, Shape s)
+    {
+        int n = s[0], c = s[1], plane = (int)(s.Size / (n * c));
+        var y = new double[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int p = 0; p < plane; p++)
+            {
+                double max = double.NegativeInfinity;
+                for (int ch = 0; ch < c; ch++) max = Math.Max(max, x[(b * c + ch) * plane + p]);
+                double sum = 0;
+                for (int ch = 0; ch < c; ch++) sum += Math.Exp(x[(b * c + ch) * plane + p] - max);
+                for (int ch = 0; ch < c; ch++) y[(b * c + ch) * plane + p] = Math.Exp(x[(b * c + ch) * plane + p] - max) / sum;
+            }
+        return y;
+    }
 
     /// <summary>Convolution from the definition (cross-correlation), any stride/padding/dilation/groups.</summary>
     public static double[] Conv2d(double[] x, Shape xs, double[] w, double[]? b, Conv2d layer)

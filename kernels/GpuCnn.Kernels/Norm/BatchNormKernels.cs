@@ -1,0 +1,132 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace GpuCnn.Kernels.Norm;
+
+/// <summary>Geometry and constants of a 2-D batch normalisation over NCHW.</summary>
+public struct BatchNormParams
+{
+    /// <summary>Batch size, channels and spatial size H·W.</summary>
+    public int N, C, Plane;
+    /// <summary>ε added to the variance.</summary>
+    public float Eps;
+    /// <summary>Running-statistics momentum (PyTorch: new = (1 − m)·old + m·batch).</summary>
+    public float Momentum;
+}
+
+/// <summary>
+/// BatchNorm2d (Ioffe and Szegedy 2015), per channel c over M = N·H·W values:
+/// training: μ = mean x, σ² = mean (x − μ)² (biased), x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β, and the running
+/// statistics move towards μ and the unbiased variance σ²·M/(M − 1); eval: μ, σ² are the running statistics.
+/// Backward (training): dγ = Σ dy x̂, dβ = Σ dy, dx = γ/√(σ² + ε) · (dy − dβ/M − x̂ · dγ/M); in eval the statistics are
+/// constants, so dx = γ/√(σ² + ε) · dy.
+/// The per-channel reductions run one channel per iteration; <c>stats</c> holds [mean | invstd | Σdy | Σdy·x̂] (4C).
+/// </summary>
+public static class BatchNormKernels
+{
+    /// <summary>Training statistics of each channel, and the running-statistics update.</summary>
+    public static void BatchStats(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> stats,
+        ArrayView<float> runningMean, ArrayView<float> runningVar)
+    {
+        int end = Chunk.End(t, chunk, n);
+        int m = p.N * p.Plane;
+        for (int c = Chunk.Start(t, chunk); c < end; c++)
+        {
+            // Two passes (mean, then squared deviations) for accuracy; double accumulators keep large batches exact.
+            double sum = 0;
+            for (int nn = 0; nn < p.N; nn++)
+            {
+                int b = (nn * p.C + c) * p.Plane;
+                for (int s = 0; s < p.Plane; s++) sum += x[b + s];
+            }
+            float mean = (float)(sum / m);
+            double sq = 0;
+            for (int nn = 0; nn < p.N; nn++)
+            {
+                int b = (nn * p.C + c) * p.Plane;
+                for (int s = 0; s < p.Plane; s++)
+                {
+                    float d = x[b + s] - mean;
+                    sq += d * d;
+                }
+            }
+            float var = (float)(sq / m);
+            stats[c] = mean;
+            stats[p.C + c] = XMath.Rsqrt(var + p.Eps);
+            float unbiased = m > 1 ? var * m / (m - 1) : var;
+            runningMean[c] = (1f - p.Momentum) * runningMean[c] + p.Momentum * mean;
+            runningVar[c] = (1f - p.Momentum) * runningVar[c] + p.Momentum * unbiased;
+        }
+    }
+
+    /// <summary>Eval statistics: the running mean and 1/√(running var + ε).</summary>
+    public static void RunningStats(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> stats,
+        ArrayView<float> runningMean, ArrayView<float> runningVar)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int c = Chunk.Start(t, chunk); c < end; c++)
+        {
+            stats[c] = runningMean[c];
+            stats[p.C + c] = XMath.Rsqrt(runningVar[c] + p.Eps);
+        }
+    }
+
+    /// <summary>y = γ (x − μ)·invstd + β; one element per iteration.</summary>
+    public static void Normalize(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> stats,
+        ArrayView<float> gamma, ArrayView<float> betaParam, ArrayView<float> y)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int c = (i / p.Plane) % p.C;
+            y[i] = gamma[c] * (x[i] - stats[c]) * stats[p.C + c] + betaParam[c];
+        }
+    }
+
+    /// <summary>Per channel: Σdy and Σdy·x̂ into stats, and the parameter gradients dγ, dβ (scaled old values by paramBeta).</summary>
+    public static void BackwardReduce(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> dy,
+        ArrayView<float> stats, ArrayView<float> dgamma, ArrayView<float> dbeta, float paramBeta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int c = Chunk.Start(t, chunk); c < end; c++)
+        {
+            float mean = stats[c], inv = stats[p.C + c];
+            double sdy = 0, sdyx = 0;
+            for (int nn = 0; nn < p.N; nn++)
+            {
+                int b = (nn * p.C + c) * p.Plane;
+                for (int s = 0; s < p.Plane; s++)
+                {
+                    float g = dy[b + s];
+                    sdy += g;
+                    sdyx += g * (x[b + s] - mean) * inv;
+                }
+            }
+            stats[2 * p.C + c] = (float)sdy;
+            stats[3 * p.C + c] = (float)sdyx;
+            dgamma[c] = paramBeta == 0f ? (float)sdyx : paramBeta * dgamma[c] + (float)sdyx;
+            dbeta[c] = paramBeta == 0f ? (float)sdy : paramBeta * dbeta[c] + (float)sdy;
+        }
+    }
+
+    /// <summary>dx from the reduced sums; <paramref name="training"/> = 0 treats the statistics as constants.</summary>
+    public static void BackwardData(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> dy,
+        ArrayView<float> stats, ArrayView<float> gamma, int training, ArrayView<float> dx, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        float invM = 1f / (p.N * p.Plane);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int c = (i / p.Plane) % p.C;
+            float inv = stats[p.C + c];
+            float g = dy[i];
+            if (training != 0)
+            {
+                float xhat = (x[i] - stats[c]) * inv;
+                g -= (stats[2 * p.C + c] + xhat * stats[3 * p.C + c]) * invM;
+            }
+            g *= gamma[c] * inv;
+            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace GpuCnn.Kernels.Norm;
+
+/// <summary>Local response normalisation across channels (NCHW).</summary>
+public struct LrnParams
+{
+    /// <summary>Channels and spatial size H·W.</summary>
+    public int C, Plane;
+    /// <summary>Window size n: channel c sums over [c − n/2, c + (n−1)/2], as torch.nn.LocalResponseNorm.</summary>
+    public int Size;
+    /// <summary>α, β and k of s = k + α/n · Σ x².</summary>
+    public float Alpha, Beta, K;
+}
+
+/// <summary>
+/// LRN (Krizhevsky et al. 2012): y_c = x_c · s_c^{−β}, s_c = k + (α/n) Σ_{j∈W(c)} x_j².
+/// Backward: dx_i = dy_i s_i^{−β} − (2αβ/n) x_i Σ_{j: i∈W(j)} dy_j x_j s_j^{−β−1}. Each output recomputes the sums it
+/// needs (n is 5 in AlexNet), so nothing is stored between passes.
+/// </summary>
+public static class LrnKernels
+{
+    static float Scale(ArrayView<float> x, int sampleBase, int pos, int c, LrnParams p)
+    {
+        int lo = c - p.Size / 2, hi = c + (p.Size - 1) / 2;
+        if (lo < 0) lo = 0;
+        if (hi > p.C - 1) hi = p.C - 1;
+        float sum = 0f;
+        for (int j = lo; j <= hi; j++)
+        {
+            float v = x[sampleBase + j * p.Plane + pos];
+            sum += v * v;
+        }
+        return p.K + p.Alpha / p.Size * sum;
+    }
+
+    /// <summary>Forward; one element per iteration.</summary>
+    public static void Forward(Index1D t, int n, int chunk, LrnParams p, ArrayView<float> x, ArrayView<float> y)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int pos = i % p.Plane;
+            int c = (i / p.Plane) % p.C;
+            int sampleBase = i - pos - c * p.Plane;
+            y[i] = x[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
+        }
+    }
+
+    /// <summary>Backward; one input element per iteration.</summary>
+    public static void Backward(Index1D t, int n, int chunk, LrnParams p, ArrayView<float> x, ArrayView<float> dy,
+        ArrayView<float> dx, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int pos = i % p.Plane;
+            int c = (i / p.Plane) % p.C;
+            int sampleBase = i - pos - c * p.Plane;
+            float g = dy[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
+            // Windows W(j) that contain c: j ∈ [c − (n−1)/2, c + n/2].
+            int lo = c - (p.Size - 1) / 2, hi = c + p.Size / 2;
+            if (lo < 0) lo = 0;
+            if (hi > p.C - 1) hi = p.C - 1;
+            float acc = 0f;
+            for (int j = lo; j <= hi; j++)
+            {
+                int jj = sampleBase + j * p.Plane + pos;
+                acc += dy[jj] * x[jj] * XMath.Pow(Scale(x, sampleBase, pos, j, p), -p.Beta - 1f);
+            }
+            g -= 2f * p.Alpha * p.Beta / p.Size * x[i] * acc;
+            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+        }
+    }
+}

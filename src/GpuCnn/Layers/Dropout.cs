@@ -1,0 +1,63 @@
+using GpuCnn.Devices;
+using GpuCnn.Kernels.Elementwise;
+using GpuCnn.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Layers;
+
+/// <summary>
+/// Inverted dropout, as <c>torch.nn.Dropout</c>: in training y = x·m/(1−p) with m ~ Bernoulli(1−p) drawn from
+/// Philox keyed by (seed, layer name) at counter (element, step); dx = dy·m/(1−p). In eval y = x.
+/// </summary>
+public sealed class Dropout : Layer
+{
+    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>? fwd;
+    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>? bwd;
+    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>? axpby;
+
+    /// <summary>Creates the layer with drop probability <paramref name="p"/> (0 ≤ p &lt; 1).</summary>
+    public Dropout(float p = 0.5f, string? name = null) : base(name)
+    {
+        if (!(p >= 0 && p < 1)) throw new ArgumentException($"Dropout: p must be in [0, 1), got {p}");
+        P = p;
+    }
+
+    /// <summary>Drop probability.</summary>
+    public float P { get; }
+
+    /// <inheritdoc/>
+    public override string TypeName => "Dropout";
+    /// <inheritdoc/>
+    public override bool BackwardNeedsInputs => false;
+
+    /// <inheritdoc/>
+    protected override Shape ComputeOutputShape(IReadOnlyList<Shape> inputs) => inputs[0];
+
+    /// <inheritdoc/>
+    protected override void LoadKernels(ComputeDevice device)
+    {
+        fwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>(DropoutKernels.Forward);
+        bwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>(DropoutKernels.Backward);
+        axpby = device.Load<ArrayView<float>, ArrayView<float>, float, float>(ElementwiseKernels.Axpby);
+    }
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(LayerIO io)
+    {
+        if (io.Training && P > 0)
+            Device.Launch(fwd!, io.Output.Size, io.Inputs[0].View, io.Output.View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P));
+        else
+            Device.Launch(axpby!, io.Output.Size, io.Inputs[0].View, io.Output.View, 1f, 0f);
+    }
+
+    /// <inheritdoc/>
+    protected override void BackwardCore(LayerIO io)
+    {
+        if (io.GradInputs[0].IsEmpty) return;
+        if (io.Training && P > 0)
+            Device.Launch(bwd!, io.Output.Size, io.GradOutput.View, io.GradInputs[0].View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P), io.GradInputBeta[0]);
+        else
+            Device.Launch(axpby!, io.Output.Size, io.GradOutput.View, io.GradInputs[0].View, 1f, io.GradInputBeta[0]);
+    }
+}
