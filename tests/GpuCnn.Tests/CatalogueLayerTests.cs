@@ -55,6 +55,13 @@ public class CatalogueLayerTests
         GradCheck.Layer(Backends.Get(backend), new GlobalAvgPool2d(), 2, new Shape(3, 4, 5));
 
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void AdaptiveAvgPool2d_down_and_up(string backend)
+    {
+        GradCheck.Layer(Backends.Get(backend), new AdaptiveAvgPool2d(3, 2), 2, new Shape(2, 7, 5));
+        GradCheck.Layer(Backends.Get(backend), new AdaptiveAvgPool2d(4, 3), 2, new Shape(2, 2, 2)); // upsampling: windows repeat
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Softmax_vectors(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Softmax(), 3, new Shape(6));
 

@@ -281,6 +281,54 @@ public static class PoolKernels
         }
     }
 
+    /// <summary>
+    /// Adaptive average pooling (<c>torch.nn.AdaptiveAvgPool2d</c>): output cell (oy, ox) averages rows
+    /// [⌊oy·H/OH⌋, ⌈(oy+1)·H/OH⌉) and the matching columns; windows may overlap. Only H, W, OH, OW and Planes are used.
+    /// </summary>
+    public static void AdaptiveAvgForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int o = Chunk.Start(t, chunk); o < end; o++)
+        {
+            int ox = o % p.OW;
+            int r = o / p.OW;
+            int oy = r % p.OH;
+            int pb = (r / p.OH) * p.H * p.W;
+            int y0 = oy * p.H / p.OH, y1 = ((oy + 1) * p.H + p.OH - 1) / p.OH;
+            int x0 = ox * p.W / p.OW, x1 = ((ox + 1) * p.W + p.OW - 1) / p.OW;
+            float acc = 0f;
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) acc += x[pb + iy * p.W + ix];
+            y[o] = acc / ((y1 - y0) * (x1 - x0));
+        }
+    }
+
+    /// <summary>Adaptive average pooling backward; one input element per iteration over the (few) windows holding it.</summary>
+    public static void AdaptiveAvgBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int ix = i % p.W;
+            int r = i / p.W;
+            int iy = r % p.H;
+            int plane = r / p.H;
+            float acc = 0f;
+            for (int oy = 0; oy < p.OH; oy++)
+            {
+                int y0 = oy * p.H / p.OH, y1 = ((oy + 1) * p.H + p.OH - 1) / p.OH;
+                if (iy < y0 || iy >= y1) continue;
+                for (int ox = 0; ox < p.OW; ox++)
+                {
+                    int x0 = ox * p.W / p.OW, x1 = ((ox + 1) * p.W + p.OW - 1) / p.OW;
+                    if (ix < x0 || ix >= x1) continue;
+                    acc += dy[(plane * p.OH + oy) * p.OW + ox] / ((y1 - y0) * (x1 - x0));
+                }
+            }
+            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+        }
+    }
+
     /// <summary>Ceiling division that is correct for negative numerators (b &gt; 0).</summary>
     static int DivCeil(int a, int b) => a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }

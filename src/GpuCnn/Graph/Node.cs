@@ -34,6 +34,12 @@ public sealed class Node
     /// </summary>
     public int Device { get; set; }
 
+    /// <summary>
+    /// The parallel branch this node belongs to (0, 1, ... for AlexNet's two towers), or null for shared nodes. A
+    /// <c>towers</c> placement puts each tower on its own device.
+    /// </summary>
+    public int? Tower { get; set; }
+
     /// <inheritdoc/>
     public override string ToString() => $"{Name}{Shape}";
 }

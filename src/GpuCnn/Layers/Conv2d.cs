@@ -19,12 +19,12 @@ public sealed class Conv2d : Layer
 
     /// <summary>Creates a convolution with a square kernel.</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding padding = default,
-        int dilation = 1, int groups = 1, bool bias = true, string? name = null, Init init = Init.HeUniform)
+        int dilation = 1, int groups = 1, bool bias = true, string? name = null, Init init = Init.LeCunUniform)
         : this(inChannels, outChannels, (kernelSize, kernelSize), (stride, stride), padding, (dilation, dilation), groups, bias, name, init) { }
 
     /// <summary>Creates a convolution with a rectangular kernel, stride and dilation.</summary>
     public Conv2d(int inChannels, int outChannels, (int H, int W) kernelSize, (int H, int W) stride, Padding padding,
-        (int H, int W) dilation, int groups = 1, bool bias = true, string? name = null, Init init = Init.HeUniform) : base(name)
+        (int H, int W) dilation, int groups = 1, bool bias = true, string? name = null, Init init = Init.LeCunUniform) : base(name)
     {
         if (inChannels <= 0 || outChannels <= 0) throw new ArgumentException("Conv2d: channel counts must be positive");
         if (kernelSize.H <= 0 || kernelSize.W <= 0 || stride.H <= 0 || stride.W <= 0 || dilation.H <= 0 || dilation.W <= 0)

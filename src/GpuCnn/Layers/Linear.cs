@@ -16,7 +16,7 @@ public sealed class Linear : Layer
     Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, float>? colSum;
 
     /// <summary>Creates a fully connected layer.</summary>
-    public Linear(int inFeatures, int outFeatures, bool bias = true, string? name = null, Init init = Init.HeUniform) : base(name)
+    public Linear(int inFeatures, int outFeatures, bool bias = true, string? name = null, Init init = Init.LeCunUniform) : base(name)
     {
         if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentException("Linear: feature counts must be positive");
         InFeatures = inFeatures;

@@ -10,9 +10,15 @@ namespace GpuCnn.Models;
 /// </summary>
 public static class LeNet5
 {
-    /// <summary>Builds the graph for <paramref name="channels"/>×28×28 input and <paramref name="classes"/> classes.</summary>
-    public static Sequential Build(int classes = 10, int channels = 1) =>
-        new(new Shape(channels, 28, 28),
+    /// <summary>
+    /// Builds the graph for <paramref name="channels"/>×<paramref name="imageSize"/>² input (28 for MNIST; 32 for
+    /// CIFAR gives the original 5×5×16 before the classifier too) and <paramref name="classes"/> classes.
+    /// </summary>
+    public static Sequential Build(int classes = 10, int channels = 1, int imageSize = 28)
+    {
+        // conv1 keeps the size (pad 2), pool halves it, conv2 (5×5 valid) takes 4, pool halves it again.
+        int side = (imageSize / 2 - 4) / 2;
+        return new(new Shape(channels, imageSize, imageSize),
             new Conv2d(channels, 6, 5, padding: 2, name: "conv1"),
             new ReLU("relu1"),
             new MaxPool2d(2, name: "pool1"),
@@ -20,10 +26,11 @@ public static class LeNet5
             new ReLU("relu2"),
             new MaxPool2d(2, name: "pool2"),
             new Flatten("flatten"),
-            new Linear(400, 120, name: "fc1"),
+            new Linear(16 * side * side, 120, name: "fc1"),
             new ReLU("relu3"),
             new Linear(120, 84, name: "fc2"),
             new ReLU("relu4"),
             new Linear(84, classes, name: "fc3"))
         { Name = "lenet5" };
+    }
 }

@@ -11,9 +11,13 @@ namespace GpuCnn.Models;
 /// <param name="Parameters">Trainable values of the layer.</param>
 /// <param name="ReceptiveField">Receptive field in input pixels, or "full" for layers that see the whole input.</param>
 /// <param name="Macs">Multiply–accumulates per sample in the forward pass.</param>
-public sealed record SummaryRow(string Name, string Type, string OutputShape, long Parameters, string ReceptiveField, long Macs);
+public sealed record SummaryRow(string Name, string Type, string OutputShape, long Parameters, string ReceptiveField, long Macs)
+{
+    /// <summary>Forward FLOPs per sample (2 per multiply–accumulate).</summary>
+    public long Flops => 2 * Macs;
+}
 
-/// <summary>Per-layer output shape, parameters and receptive field of a graph, like torchsummary.</summary>
+/// <summary>Per-layer output shape, parameters, receptive field and FLOPs of a graph, like torchsummary.</summary>
 public static class ModelSummary
 {
     /// <summary>
@@ -60,12 +64,12 @@ public static class ModelSummary
         var rows = Rows(graph);
         var sb = new StringBuilder();
         sb.AppendLine($"model: {graph.Name}");
-        sb.AppendLine($"{"layer",-12} {"type",-10} {"output shape",-16} {"params",10} {"receptive field",16} {"MACs",14}");
-        sb.AppendLine(new string('-', 83));
+        sb.AppendLine($"{"layer",-12} {"type",-10} {"output shape",-16} {"params",10} {"receptive field",16} {"FLOPs",16}");
+        sb.AppendLine(new string('-', 85));
         foreach (var r in rows)
-            sb.AppendLine($"{r.Name,-12} {r.Type,-10} {r.OutputShape,-16} {r.Parameters,10:N0} {r.ReceptiveField,16} {r.Macs,14:N0}");
-        sb.AppendLine(new string('-', 83));
-        sb.AppendLine($"forward MACs per sample: {rows.Sum(r => r.Macs):N0}");
+            sb.AppendLine($"{r.Name,-12} {r.Type,-10} {r.OutputShape,-16} {r.Parameters,10:N0} {r.ReceptiveField,16} {r.Flops,16:N0}");
+        sb.AppendLine(new string('-', 85));
+        sb.AppendLine($"forward FLOPs per sample: {rows.Sum(r => r.Flops):N0} ({rows.Sum(r => r.Macs):N0} multiply-adds)");
         sb.Append($"total parameters: {graph.ParameterCount}");
         return sb.ToString();
     }

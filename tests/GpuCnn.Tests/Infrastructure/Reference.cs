@@ -27,6 +27,7 @@ public static class Reference
         BatchNorm2d b => (x, s, p) => BatchNorm(x[0], s[0], p[0], p[1], p[2], p[3], b.Eps, md.Training),
         Concat => (x, s, _) => ConcatChannels(x, s),
         GlobalAvgPool2d => (x, s, _) => GlobalAvg(x[0], s[0]),
+        AdaptiveAvgPool2d a => (x, s, _) => AdaptiveAvg(x[0], s[0], a.OutputH, a.OutputW),
         Softmax => (x, s, _) => SoftmaxChannels(x[0], s[0]),
         Conv2d c => (x, s, p) => Conv2d(x[0], s[0], p[0], c.Bias is null ? null : p[1], c),
         Linear l => (x, s, p) => Linear(x[0], s[0][0], p[0], l.Bias is null ? null : p[1], l.InFeatures, l.OutFeatures),
@@ -129,6 +130,24 @@ public static class Reference
         for (int b = 0; b < n; b++)
             foreach (var (x, per) in parts) y.AddRange(x.Skip(b * per).Take(per));
         return y.ToArray();
+    }
+
+    /// <summary>Adaptive average pooling with PyTorch's window bounds ⌊i·H/O⌋ .. ⌈(i+1)·H/O⌉.</summary>
+    public static double[] AdaptiveAvg(double[] x, Shape s, int oh, int ow)
+    {
+        int planes = s[0] * s[1], h = s[2], w = s[3];
+        var y = new double[planes * oh * ow];
+        for (int pl = 0; pl < planes; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int y0 = (int)Math.Floor(oy * (double)h / oh), y1 = (int)Math.Ceiling((oy + 1) * (double)h / oh);
+                    int x0 = (int)Math.Floor(ox * (double)w / ow), x1 = (int)Math.Ceiling((ox + 1) * (double)w / ow);
+                    double sum = 0;
+                    for (int iy = y0; iy < y1; iy++) for (int ix = x0; ix < x1; ix++) sum += x[(pl * h + iy) * w + ix];
+                    y[(pl * oh + oy) * ow + ox] = sum / ((y1 - y0) * (x1 - x0));
+                }
+        return y;
     }
 
     /// <summary>Mean over each plane.</summary>

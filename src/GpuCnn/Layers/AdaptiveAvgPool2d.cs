@@ -1,0 +1,66 @@
+using GpuCnn.Devices;
+using GpuCnn.Kernels.Pool;
+using GpuCnn.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Layers;
+
+/// <summary>
+/// Adaptive average pooling to a fixed output size, as <c>torch.nn.AdaptiveAvgPool2d((OH, OW))</c>: cell (oy, ox)
+/// averages rows [⌊oy·H/OH⌋, ⌈(oy+1)·H/OH⌉) and likewise columns. AlexNet and VGG use it so their classifiers
+/// accept any input size; at 224×224 it is the identity there.
+/// </summary>
+public sealed class AdaptiveAvgPool2d : Layer
+{
+    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>>? fwd;
+    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, float>? bwd;
+
+    /// <summary>Creates the layer with output size <paramref name="outputH"/>×<paramref name="outputW"/>.</summary>
+    public AdaptiveAvgPool2d(int outputH, int outputW, string? name = null) : base(name)
+    {
+        if (outputH <= 0 || outputW <= 0) throw new ArgumentException("AdaptiveAvgPool2d: output size must be positive");
+        OutputH = outputH;
+        OutputW = outputW;
+    }
+
+    /// <summary>Output height.</summary>
+    public int OutputH { get; }
+    /// <summary>Output width.</summary>
+    public int OutputW { get; }
+
+    /// <inheritdoc/>
+    public override string TypeName => "AdaptiveAvgPool2d";
+    /// <inheritdoc/>
+    public override bool BackwardNeedsInputs => false;
+
+    /// <inheritdoc/>
+    protected override Shape ComputeOutputShape(IReadOnlyList<Shape> inputs)
+    {
+        if (inputs[0].Rank != 3) throw Mismatch("[C, H, W]", inputs[0]);
+        return new Shape(inputs[0][0], OutputH, OutputW);
+    }
+
+    /// <inheritdoc/>
+    public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => Math.Max(inputs[0].Size, output.Size);
+
+    PoolParams Geometry(Shape s) => new() { Planes = s[0] * s[1], H = s[2], W = s[3], OH = OutputH, OW = OutputW };
+
+    /// <inheritdoc/>
+    protected override void LoadKernels(ComputeDevice device)
+    {
+        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>>(PoolKernels.AdaptiveAvgForward);
+        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, float>(PoolKernels.AdaptiveAvgBackward);
+    }
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(LayerIO io) =>
+        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+
+    /// <inheritdoc/>
+    protected override void BackwardCore(LayerIO io)
+    {
+        if (io.GradInputs[0].IsEmpty) return;
+        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.GradOutput.View, io.GradInputs[0].View, io.GradInputBeta[0]);
+    }
+}
