@@ -47,7 +47,9 @@ public sealed class Executor : IDisposable
         public LayerIO? IO;
         public Storage? Src, Dst, Staging;
         public float Beta;
-        public float[]? Host;
+        public long Length;
+        public PageLockedArray1D<float>? Pinned;
+        public bool Peer;
         public Storage[] InputStorages = Array.Empty<Storage>();
         public Storage? OutStorage;
     }
@@ -106,6 +108,7 @@ public sealed class Executor : IDisposable
         foreach (var s in storages)
             s.View = arenas[s.Device].View.SubView(s.Buffer.Offset, s.Buffer.Size);
         BuildLayerIO();
+        EnablePeerTransfers();
 
         var outDev = devices[output.Device];
         classes = output.Shape.Rank == 1 ? output.Shape[0] : 0;
@@ -167,7 +170,7 @@ public sealed class Executor : IDisposable
                 m = NewStorage($"{s.Buffer.Name}@{device}", device, s.Buffer.Size);
                 m.MirrorOf = s;
                 mirrors[(s, device)] = m;
-                list.Add(new ScheduledStep { Kind = StepKind.TransferForward, Src = s, Dst = m, Host = new float[s.Buffer.Size] });
+                list.Add(new ScheduledStep { Kind = StepKind.TransferForward, Src = s, Dst = m, Length = s.Buffer.Size });
             }
             return m;
         }
@@ -215,7 +218,7 @@ public sealed class Executor : IDisposable
                         {
                             Kind = StepKind.TransferBackward, Src = m.Grad, Dst = m.MirrorOf!.Grad,
                             Staging = NewStorage("stage-" + m.Grad.Buffer.Name, m.MirrorOf.Device, m.Buffer.Size),
-                            Host = new float[m.Buffer.Size],
+                            Length = m.Buffer.Size,
                         });
             }
         }
@@ -474,16 +477,14 @@ public sealed class Executor : IDisposable
                 break;
             }
             case StepKind.TransferForward:
-                // Staged through host memory: works between any two back ends.
-                st.Src!.View.CopyToCPU(devices[st.Src.Device].Stream, st.Host!);
-                st.Dst!.View.CopyFromCPU(devices[st.Dst.Device].Stream, st.Host!);
+                Transfer(st, st.Src!, st.Dst!);
                 break;
             case StepKind.TransferBackward:
             {
-                st.Src!.View.CopyToCPU(devices[st.Src.Device].Stream, st.Host!);
+                // The gradient arrives in a staging buffer and is added (β) into the producer's gradient.
+                Transfer(st, st.Src!, st.Staging!);
                 int d = st.Dst!.Device;
-                st.Staging!.View.CopyFromCPU(devices[d].Stream, st.Host!);
-                devices[d].Launch(axpby[d], (int)st.Dst.Buffer.Size, st.Staging.View, st.Dst.View, 1f, st.Beta);
+                devices[d].Launch(axpby[d], (int)st.Dst.Buffer.Size, st.Staging!.View, st.Dst.View, 1f, st.Beta);
                 break;
             }
             default:
@@ -491,9 +492,57 @@ public sealed class Executor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Copies between devices. Two CUDA devices with peer access copy directly; any other pair stages through a
+    /// page-locked host buffer (one per transfer step, allocated once). The copy waits for the source stream, so the
+    /// producer's kernels have finished; the target's stream orders the copy before its consumers.
+    /// </summary>
+    void Transfer(ScheduledStep st, Storage src, Storage dst)
+    {
+        var from = devices[src.Device];
+        var to = devices[dst.Device];
+        from.Stream.Synchronize();
+        if (st.Peer)
+        {
+            src.View.CopyTo(to.Stream, dst.View);
+            return;
+        }
+        to.Stream.Synchronize(); // the staging buffer may still feed the previous step's copy
+        st.Pinned ??= from.Accelerator.AllocatePageLocked1D<float>(st.Length, uninitialized: true);
+        src.View.CopyToPageLockedAsync(from.Stream, st.Pinned);
+        from.Stream.Synchronize();
+        dst.View.CopyFromPageLockedAsync(to.Stream, st.Pinned);
+    }
+
+    /// <summary>Enables peer access between CUDA devices that allow it, and marks the transfers that can use it.</summary>
+    void EnablePeerTransfers()
+    {
+        foreach (var st in steps.Where(s => s.Kind is StepKind.TransferForward or StepKind.TransferBackward))
+        {
+            var a = devices[st.Src!.Device];
+            var b = devices[(st.Kind == StepKind.TransferForward ? st.Dst! : st.Staging!).Device];
+            if (a.Kind != DeviceKind.Cuda || b.Kind != DeviceKind.Cuda || ReferenceEquals(a, b)) continue;
+            try
+            {
+                if (!a.Accelerator.CanAccessPeer(b.Accelerator)) continue;
+                a.Accelerator.EnablePeerAccess(b.Accelerator);
+                if (b.Accelerator.CanAccessPeer(a.Accelerator)) b.Accelerator.EnablePeerAccess(a.Accelerator);
+                st.Peer = true;
+            }
+            catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ILGPU.Runtime.Cuda.CudaException)
+            {
+                st.Peer = false; // fall back to staging through page-locked memory
+            }
+        }
+    }
+
+    /// <summary>How many transfer steps copy peer to peer (the rest stage through page-locked host memory).</summary>
+    public int PeerTransfers => steps.Count(s => s.Peer);
+
     /// <summary>Frees the arenas (and the parameters, when this executor created them).</summary>
     public void Dispose()
     {
+        foreach (var st in steps) st.Pinned?.Dispose();
         foreach (var a in arenas) a?.Dispose();
         labels.Dispose();
         lossRows.Dispose();
