@@ -9,6 +9,18 @@ using ILGPU.Runtime;
 
 namespace GpuCnn.Graphs;
 
+/// <summary>One copy between devices per training step.</summary>
+/// <param name="Tensor">The activation (forward) or the activation whose gradient (backward) crosses.</param>
+/// <param name="From">Source device.</param>
+/// <param name="To">Target device.</param>
+/// <param name="Backward">True for a gradient travelling back.</param>
+/// <param name="Bytes">Bytes copied.</param>
+public sealed record Transfer(string Tensor, string From, string To, bool Backward, long Bytes)
+{
+    /// <summary><c>pool2a cpu:0 -> cpu:1</c>, with a leading <c>d</c> for gradients.</summary>
+    public string Edge => $"{(Backward ? "d" : "")}{Tensor} {From} -> {To}";
+}
+
 /// <summary>Options of an <see cref="Executor"/>.</summary>
 public sealed record ExecutorOptions
 {
@@ -139,10 +151,15 @@ public sealed class Executor : IDisposable
     public long PeakActivationBytes => arenaSizes.Sum() * sizeof(float);
     /// <summary>What the same buffers would take with no reuse, in bytes.</summary>
     public long UnplannedActivationBytes => storages.Select(s => s.Buffer).Distinct().Sum(b => b.Size) * sizeof(float);
-    /// <summary>Bytes copied between devices per training step, forward and backward, edge by edge.</summary>
-    public IReadOnlyList<(string Edge, long Bytes)> TransferBytesPerStep =>
+    /// <summary>Copies between devices in one training step, edge by edge: activations forward, gradients backward.</summary>
+    public IReadOnlyList<Transfer> TransferBytesPerStep =>
         steps.Where(s => s.Kind is StepKind.TransferForward or StepKind.TransferBackward)
-             .Select(s => ($"{s.Src!.Buffer.Name} -> {devices[s.Dst!.Device].Id}", s.Src.Buffer.Size * sizeof(float))).ToList();
+             .Select(s => new Transfer(
+                 s.Kind == StepKind.TransferForward ? s.Src!.Buffer.Name : s.Dst!.Buffer.Name[1..],
+                 devices[s.Src!.Device].Id,
+                 devices[(s.Kind == StepKind.TransferForward ? s.Dst! : s.Staging!).Device].Id,
+                 s.Kind == StepKind.TransferBackward,
+                 s.Src.Buffer.Size * sizeof(float))).ToList();
 
     /// <summary>The planned buffers: name, device, offset, size (elements) and live step range. For tests and tools.</summary>
     public IReadOnlyList<(string Name, int Device, long Offset, long Size, int First, int Last)> Plan =>
