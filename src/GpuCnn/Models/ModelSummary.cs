@@ -58,6 +58,28 @@ public static class ModelSummary
         return rows;
     }
 
+    /// <summary>
+    /// The activations that cross devices under the graph's current placement for one batch, one entry per producer and
+    /// target device (as the executor's transfers): name, source device index, target device index, bytes. Each
+    /// crossing also sends the same number of gradient bytes back, except from graph inputs.
+    /// </summary>
+    public static List<(string Producer, int From, int To, long Bytes)> Crossings(Graph graph, int batch)
+    {
+        var seen = new HashSet<(Node, int)>();
+        var list = new List<(string, int, int, long)>();
+        foreach (var n in graph.TopologicalOrder())
+            foreach (var i in n.Inputs)
+            {
+                var producer = Storage(i);
+                if (producer.Device == n.Device || !seen.Add((producer, n.Device))) continue;
+                list.Add((producer.Name, producer.Device, n.Device, producer.Shape.Size * batch * sizeof(float)));
+            }
+        return list;
+    }
+
+    /// <summary>The node whose memory an alias (Flatten) reuses.</summary>
+    static Node Storage(Node n) => n.Layer is { IsAlias: true } && n.Inputs[0].Device == n.Device ? Storage(n.Inputs[0]) : n;
+
     /// <summary>The summary as a table ending with <c>total parameters: N</c>.</summary>
     public static string Format(Graph graph)
     {
