@@ -7,6 +7,8 @@ namespace GpuCnn.Data;
 /// Cuts a <see cref="Dataset"/> into normalized mini-batches, optionally shuffled, filling them on a background
 /// thread ahead of the consumer. Only one epoch may be enumerated at a time per loader, because the loader owns a
 /// fixed pool of <c>prefetch + 1</c> batches that it recycles, so steady-state training allocates nothing per batch.
+/// With an <see cref="Augmentation"/>, each sample is transformed as it is copied into its batch, optionally by
+/// several threads; the result depends only on (seed, epoch, sample), never on the number of threads.
 /// </summary>
 public sealed class DataLoader : IDisposable
 {
@@ -14,6 +16,8 @@ public sealed class DataLoader : IDisposable
     private readonly int _seed;
     private readonly float _mean;
     private readonly float _std;
+    private readonly Augmentation? _transform;
+    private readonly int _workers;
     private readonly Batch[] _pool;
     private readonly int[] _order;
 
@@ -28,6 +32,11 @@ public sealed class DataLoader : IDisposable
     private Exception? _error;
     private Thread? _producer;
 
+    // The batch being filled; written by the producer before each parallel fill, read by the fill's helpers.
+    private Batch? _fillBatch;
+    private int _fillStart;
+    private int _epoch;
+
     /// <summary>Creates a loader; no thread runs until an epoch is enumerated.</summary>
     /// <param name="data">The samples.</param>
     /// <param name="batchSize">Samples per batch, at least 1.</param>
@@ -39,10 +48,42 @@ public sealed class DataLoader : IDisposable
     /// <param name="prefetch">How many batches the producer may fill ahead of the consumer, at least 0.</param>
     public DataLoader(Dataset data, int batchSize, bool shuffle, int seed, bool dropLast,
         float mean = 0f, float std = 1f, int prefetch = 2)
+        : this(data, batchSize, shuffle, seed, dropLast, mean, std, null, prefetch, 1)
+    {
+    }
+
+    /// <summary>
+    /// Creates a loader that passes every sample through <paramref name="transform"/>; no thread runs until an
+    /// epoch is enumerated.
+    /// </summary>
+    /// <param name="data">The samples.</param>
+    /// <param name="batchSize">Samples per batch, at least 1.</param>
+    /// <param name="shuffle">Whether each epoch visits the samples in a fresh pseudo-random order.</param>
+    /// <param name="seed">Seed of the shuffle; with the epoch number it fully determines the order.</param>
+    /// <param name="dropLast">Whether to drop the last batch if it would be partial.</param>
+    /// <param name="transform">
+    /// Applied to each sample with the epoch number and the sample's index in <paramref name="data"/>; its own
+    /// seed drives it. Null copies the samples as they are. It must fit the data's channel count (checked here).
+    /// </param>
+    /// <param name="prefetch">How many batches the producer may fill ahead of the consumer, at least 0.</param>
+    /// <param name="workers">
+    /// Threads that fill one batch together, at least 0; 0 means <see cref="Environment.ProcessorCount"/>, and 1
+    /// fills on the producer thread alone. The batches are identical for any value.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="transform"/> does not fit the data (e.g. Normalize with the wrong channel count).</exception>
+    public DataLoader(Dataset data, int batchSize, bool shuffle, int seed, bool dropLast, Augmentation? transform,
+        int prefetch = 2, int workers = 0)
+        : this(data, batchSize, shuffle, seed, dropLast, 0f, 1f, transform, prefetch, workers)
+    {
+    }
+
+    private DataLoader(Dataset data, int batchSize, bool shuffle, int seed, bool dropLast, float mean, float std,
+        Augmentation? transform, int prefetch, int workers)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        ArgumentOutOfRangeException.ThrowIfNegative(workers);
         if (!float.IsFinite(mean))
             throw new ArgumentOutOfRangeException(nameof(mean), mean, "mean must be finite");
         if (!float.IsFinite(std) || std == 0f)
@@ -57,6 +98,10 @@ public sealed class DataLoader : IDisposable
         _seed = seed;
         _mean = mean;
         _std = std;
+        _transform = transform;
+        transform?.Check(data.Channels, data.Height, data.Width);
+        // More threads than samples in a batch would only wait.
+        _workers = Math.Min(workers == 0 ? Environment.ProcessorCount : workers, batchSize);
         _order = new int[data.Count];
         _pool = new Batch[prefetch + 1];
         for (int i = 0; i < _pool.Length; i++)
@@ -77,7 +122,8 @@ public sealed class DataLoader : IDisposable
     /// <summary>
     /// Batches of one epoch. The order depends only on (seed, <paramref name="epoch"/>), never on timing.
     /// Batches are filled on a background thread, <c>prefetch</c> ahead, so a GPU never waits on the host.
-    /// Batch objects are recycled: a Batch is valid until the next MoveNext. Pixel values are (x - mean) / std.
+    /// Batch objects are recycled: a Batch is valid until the next MoveNext. Pixel values are (x - mean) / std,
+    /// or the transform's output when the loader has one.
     /// Stopping early is fine as long as the enumerator is disposed (foreach does); that stops the producer.
     /// </summary>
     /// <param name="epoch">Epoch number; with the seed it selects the shuffle.</param>
@@ -129,6 +175,7 @@ public sealed class DataLoader : IDisposable
         try
         {
             FillOrder(epoch);
+            _epoch = epoch;
             producer = new Thread(() => Produce(batches))
             {
                 IsBackground = true,
@@ -180,8 +227,12 @@ public sealed class DataLoader : IDisposable
 
     private void Produce(int batches)
     {
+        WorkerCrew? crew = null;
         try
         {
+            // Helpers live as long as this producer, so an epoch's fills allocate nothing after its start.
+            if (_workers > 1)
+                crew = new WorkerCrew(_workers - 1, FillRow, $"GpuCnn DataLoader ({Data.Name})");
             for (int i = 0; i < batches; i++)
             {
                 Batch batch;
@@ -193,7 +244,7 @@ public sealed class DataLoader : IDisposable
                         return;
                     batch = _free.Dequeue();
                 }
-                Fill(batch, i);
+                Fill(batch, i, crew);
                 lock (_gate)
                 {
                     _ready.Enqueue(batch);
@@ -209,17 +260,20 @@ public sealed class DataLoader : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+        finally
+        {
+            crew?.Dispose();
+        }
     }
 
-    private void Fill(Batch batch, int index)
+    private void Fill(Batch batch, int index, WorkerCrew? crew)
     {
         int start = index * BatchSize;
         int count = Math.Min(BatchSize, Data.Count - start);
         int size = Data.SampleSize;
-        float[] src = Data.Images;
         int[] labels = Data.Labels;
-        bool identity = _mean == 0f && _std == 1f;
 
+        // Labels first, in order, so a bad one is reported the same way with any number of workers.
         for (int r = 0; r < count; r++)
         {
             int k = _order[start + r];
@@ -229,13 +283,15 @@ public sealed class DataLoader : IDisposable
                 throw new InvalidOperationException(
                     $"{Data.Name}: label {label} of sample {k} is outside 0..{Data.NumClasses - 1}");
             batch.Labels[r] = label;
-            var from = src.AsSpan(k * size, size);
-            var to = batch.Images.AsSpan(r * size, size);
-            if (identity)
-                from.CopyTo(to);
-            else
-                Normalize(from, to, _mean, _std);
         }
+        _fillBatch = batch;
+        _fillStart = start;
+        if (crew != null)
+            crew.Run(count);
+        else
+            for (int r = 0; r < count; r++)
+                FillRow(r);
+        _fillBatch = null;
         if (count < BatchSize)
         {
             batch.Images.AsSpan(count * size).Clear();
@@ -243,6 +299,21 @@ public sealed class DataLoader : IDisposable
         }
         batch.Count = count;
         batch.Index = index;
+    }
+
+    // Writes row r of the batch being filled from its sample; called by the producer or a crew helper.
+    private void FillRow(int r)
+    {
+        int size = Data.SampleSize;
+        int k = _order[_fillStart + r];
+        var from = Data.Images.AsSpan(k * size, size);
+        var to = _fillBatch!.Images.AsSpan(r * size, size);
+        if (_transform != null)
+            _transform.Apply(from, to, Data.Channels, Data.Height, Data.Width, _epoch, k);
+        else if (_mean == 0f && _std == 1f)
+            from.CopyTo(to);
+        else
+            Normalize(from, to, _mean, _std);
     }
 
     private static void Normalize(ReadOnlySpan<float> from, Span<float> to, float mean, float std)
