@@ -25,6 +25,15 @@ public sealed record TrainOptions
     public float Std { get; init; } = 0.3081f;
     /// <summary>Stop after this many optimiser steps in total (0: no limit).</summary>
     public long MaxSteps { get; init; }
+    /// <summary>
+    /// Per-sample transform of training images (augmentation and normalisation); when set, <see cref="Mean"/> and
+    /// <see cref="Std"/> are not applied to training batches.
+    /// </summary>
+    public Data.Augmentation? TrainTransform { get; init; }
+    /// <summary>Per-sample transform of evaluation images (normalisation only, usually); replaces Mean/Std when set.</summary>
+    public Data.Augmentation? EvalTransform { get; init; }
+    /// <summary>Threads that fill each batch when a transform is set (0: one per core).</summary>
+    public int LoaderWorkers { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

@@ -21,7 +21,7 @@ public sealed class Trainer : IDisposable
     {
         Options = options;
         Graph = graph;
-        Executor = new Executor(graph, devices, options.BatchSize);
+        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed });
         Executor.Parameters.Initialize(options.Seed);
         Optimizer = new Sgd(Executor.Parameters, options.LearningRate, options.Momentum, options.WeightDecay);
         schedule = options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
@@ -52,8 +52,10 @@ public sealed class Trainer : IDisposable
     public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
     {
         var results = new List<EpochResult>();
-        using var loader = new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true,
-            mean: Options.Mean, std: Options.Std);
+        using var loader = Options.TrainTransform is null
+            ? new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std)
+            : new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, Options.TrainTransform,
+                workers: Options.LoaderWorkers);
         for (int e = EpochsDone; e < Options.Epochs; e++)
         {
             var r = TrainEpoch(loader, e, progress);
@@ -108,23 +110,50 @@ public sealed class Trainer : IDisposable
             count / secs, secs, Optimizer.LearningRate, step);
     }
 
-    /// <summary>Mean loss and accuracy on <paramref name="data"/>; the last partial batch is padded and the padding ignored.</summary>
-    public (double Loss, double Accuracy) Evaluate(Dataset data) => Evaluate(Executor, data, Options.Mean, Options.Std);
+    /// <summary>
+    /// Mean loss and accuracy on <paramref name="data"/> in eval mode (no dropout, running statistics); the last
+    /// partial batch is padded and the padding ignored.
+    /// </summary>
+    public (double Loss, double Accuracy) Evaluate(Dataset data) =>
+        Options.EvalTransform is null
+            ? Evaluate(Executor, data, Options.Mean, Options.Std)
+            : Evaluate(Executor, data, Options.EvalTransform);
 
-    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/>.</summary>
+    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/>, normalised by mean and std.</summary>
     public static (double Loss, double Accuracy) Evaluate(Executor executor, Dataset data, float mean, float std)
     {
         using var loader = new DataLoader(data, executor.BatchSize, shuffle: false, seed: 0, dropLast: false, mean: mean, std: std);
-        executor.ReadStatistics();
-        foreach (var batch in loader.Epoch(0))
+        return Evaluate(executor, loader);
+    }
+
+    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/> through a transform.</summary>
+    public static (double Loss, double Accuracy) Evaluate(Executor executor, Dataset data, Augmentation transform)
+    {
+        using var loader = new DataLoader(data, executor.BatchSize, shuffle: false, seed: 0, dropLast: false, transform);
+        return Evaluate(executor, loader);
+    }
+
+    static (double Loss, double Accuracy) Evaluate(Executor executor, DataLoader loader)
+    {
+        bool wasTraining = executor.TrainingMode;
+        executor.TrainingMode = false;
+        try
         {
-            executor.SetInput(batch.Images);
-            executor.SetLabels(batch.Labels);
-            executor.Forward();
-            executor.ComputeLoss();
+            executor.ReadStatistics();
+            foreach (var batch in loader.Epoch(0))
+            {
+                executor.SetInput(batch.Images);
+                executor.SetLabels(batch.Labels);
+                executor.Forward();
+                executor.ComputeLoss();
+            }
+            var (l, c, n) = executor.ReadStatistics();
+            return (l / Math.Max(1, n), c / Math.Max(1, n));
         }
-        var (l, c, n) = executor.ReadStatistics();
-        return (l / Math.Max(1, n), c / Math.Max(1, n));
+        finally
+        {
+            executor.TrainingMode = wasTraining;
+        }
     }
 
     /// <summary>Frees the executor and optimiser.</summary>
