@@ -145,4 +145,72 @@ public class CliTests : IDisposable
         Assert.True(doc.RootElement.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal(3, doc.RootElement.GetProperty("steps").GetInt32());
     }
+
+    [Fact]
+    public void Synthetic_steps_record_the_loss_of_every_step()
+    {
+        string metrics = Path.Combine(dir, "s.json");
+        var (code, o, err) = Run("train", "lenet5", "--device", "cpu", "--data", "synthetic", "--steps", "5", "--batch-size", "8",
+            "--seed", "3", "--metrics", metrics);
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
+        var losses = doc.RootElement.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Equal(5, losses.Count);
+        Assert.Equal(5, doc.RootElement.GetProperty("steps").GetInt32());
+        Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0));
+        Assert.Contains("synthetic 1x28x28", o);
+    }
+
+    /// <summary>The towers on two devices report the same per-step losses as one device, and the bytes that cross.</summary>
+    [Fact]
+    public void Two_tower_split_reports_the_same_losses_and_the_bytes_crossed()
+    {
+        string one = Path.Combine(dir, "one.json"), two = Path.Combine(dir, "two.json");
+        string[] common = { "train", "alexnet-2tower", "--data", "synthetic", "--image-size", "64", "--steps", "3", "--batch-size", "4", "--seed", "11" };
+        var r1 = Run(common.Concat(new[] { "--device", "cpu", "--metrics", one }).ToArray());
+        Assert.True(r1.Code == 0, r1.Err);
+        var r2 = Run(common.Concat(new[] { "--devices", "cpu,cpu", "--placement", "towers", "--metrics", two }).ToArray());
+        Assert.True(r2.Code == 0, r2.Err);
+        using var d1 = JsonDocument.Parse(File.ReadAllText(one));
+        using var d2 = JsonDocument.Parse(File.ReadAllText(two));
+        var l1 = d1.RootElement.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        var l2 = d2.RootElement.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Equal(3, l1.Count);
+        for (int i = 0; i < 3; i++) Assert.Equal(l1[i], l2[i], 5);
+        Assert.Equal(0, d1.RootElement.GetProperty("bytes_transferred_per_step").GetInt64());
+        Assert.True(d2.RootElement.GetProperty("bytes_transferred_per_step").GetInt64() > 0);
+        Assert.Contains("bytes cross devices per step", r2.Out);
+    }
+
+    [Fact]
+    public void Summary_prints_the_bytes_crossing_for_a_placement()
+    {
+        var (code, o, err) = Run("summary", "alexnet-2tower", "--devices", "cpu,cpu", "--placement", "towers", "--batch-size", "128");
+        Assert.True(code == 0, err);
+        Assert.Contains("total parameters: 60965224", o);
+        Assert.Matches(@"pool2a\s+0\s+1\s+11,075,584\s+11,075,584", o);
+        Assert.Matches(@"drop7b\s+1\s+0\s+1,048,576\s+1,048,576", o);
+        Assert.Contains("bytes transferred per step: 137101312", o);
+    }
+
+    [Fact]
+    public void Cifar10_needs_a_directory_and_reads_the_binary_batches()
+    {
+        var need = Run("train", "lenet5", "--data", "cifar10");
+        Assert.Equal(2, need.Code);
+        Assert.Contains("--data-dir", need.Err);
+
+        var rng = new Random(5);
+        Dataset Make(int n) => new("c", Enumerable.Range(0, n * 3072).Select(_ => (float)rng.Next(256) / 255f).ToArray(),
+            Enumerable.Range(0, n).Select(i => i % 10).ToArray(), 3, 32, 32, 10);
+        Cifar10.WriteBatch(Path.Combine(dir, "data_batch_1.bin"), Make(40));
+        Cifar10.WriteBatch(Path.Combine(dir, "test_batch.bin"), Make(20));
+        string metrics = Path.Combine(dir, "c.json");
+        var (code, o, err) = Run("train", "lenet5", "--device", "cpu", "--data", "cifar10", "--data-dir", dir, "--augment",
+            "--epochs", "1", "--batch-size", "8", "--metrics", metrics);
+        Assert.True(code == 0, err);
+        Assert.Contains("40 training and 20 test images", o);
+        using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.Equal(20, doc.RootElement.GetProperty("test_images").GetInt32());
+    }
 }

@@ -20,6 +20,10 @@ public enum Init
     LeCunUniform,
     /// <summary>All ones (normalisation scales, running variances).</summary>
     Ones,
+    /// <summary>N(0, σ²) with σ = <see cref="Parameter.InitValue"/> (AlexNet's paper used σ = 0.01).</summary>
+    Normal,
+    /// <summary>Every value equal to <see cref="Parameter.InitValue"/> (AlexNet's paper set some biases to 1).</summary>
+    Constant,
 }
 
 /// <summary>
@@ -49,6 +53,8 @@ public sealed class Parameter
     public Shape Shape { get; }
     /// <summary>Initialiser.</summary>
     public Init Init { get; set; }
+    /// <summary>The standard deviation of <see cref="Init.Normal"/> or the value of <see cref="Init.Constant"/>.</summary>
+    public float InitValue { get; set; }
     /// <summary>Fan-in used by the initialiser.</summary>
     public int FanIn { get; }
     /// <summary>Fan-out used by the initialiser.</summary>
@@ -76,6 +82,8 @@ public sealed class Parameter
             {
                 Init.Zeros => 0f,
                 Init.Ones => 1f,
+                Init.Normal => Philox.Normal(key, (ulong)i) * InitValue,
+                Init.Constant => InitValue,
                 Init.HeNormal => (float)(Philox.Normal(key, (ulong)i) * Math.Sqrt(2.0 / FanIn)),
                 Init.HeUniform => (float)((2 * Philox.Uniform(key, (ulong)i) - 1) * Math.Sqrt(6.0 / FanIn)),
                 Init.XavierUniform => (float)((2 * Philox.Uniform(key, (ulong)i) - 1) * Math.Sqrt(3.0 / fanAvg)),

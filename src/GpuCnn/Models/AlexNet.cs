@@ -7,6 +7,7 @@ namespace GpuCnn.Models;
 /// <summary>AlexNet in its two historical forms.</summary>
 public static class AlexNet
 {
+
     /// <summary>
     /// torchvision's one-tower AlexNet: conv 64 11×11/4 p2, pool 3/2, conv 192 5×5 p2, pool, conv 384, 256, 256 3×3 p1,
     /// pool, adaptive average pool to 6×6, dropout, FC 4096, dropout, FC 4096, FC classes.
@@ -99,6 +100,23 @@ public static class AlexNet
         t = FullyConnected(t, 4096, "fc7");
         var all = Add(0, new Concat(2, "cat8"), t[0], t[1]);
         g.Output = Add(0, new Linear(4096, classes, name: "fc8"), all);
+        InitializeAsThePaper(g);
         return g;
+    }
+
+    /// <summary>
+    /// Section 5 of the paper: every weight from N(0, 0.01²); biases 1 in conv2, conv4, conv5 and the hidden fully
+    /// connected layers ("provides the ReLUs with positive inputs", which speeds up early learning), 0 elsewhere.
+    /// </summary>
+    static void InitializeAsThePaper(Graph g)
+    {
+        var ones = new[] { "conv2", "conv4", "conv5", "fc6", "fc7" };
+        foreach (var layer in g.Layers)
+            foreach (var p in layer.Parameters)
+            {
+                if (!p.IsBias) { p.Init = Init.Normal; p.InitValue = 0.01f; }
+                else if (ones.Any(o => layer.Name.StartsWith(o, StringComparison.Ordinal))) { p.Init = Init.Constant; p.InitValue = 1f; }
+                else p.Init = Init.Zeros;
+            }
     }
 }
