@@ -156,11 +156,12 @@ public static class CommandLine
         string model = ModelName(a, "train");
         var defaults = new TrainOptions();
         int seed = a.Int("seed", 1);
+        int batchSize = a.Int("batch-size", 64, 1);
         var opts = new TrainOptions
         {
             Epochs = a.Int("epochs", 10, 1),
-            BatchSize = a.Int("batch-size", 64, 1),
-            LearningRate = a.Float("lr", defaults.LearningRate, 0),
+            BatchSize = batchSize,
+            LearningRate = a.Float("lr", ModelZoo.DefaultLearningRate(model, batchSize), 0),
             Momentum = a.Float("momentum", defaults.Momentum, 0),
             WeightDecay = a.Float("weight-decay", defaults.WeightDecay, 0),
             Seed = seed,

@@ -21,6 +21,18 @@ public static class ModelZoo
             ["resnet34"] = ((k, s, c) => ResNet.Build("resnet34", new[] { 3, 4, 6, 3 }, k, s, c), 224, 3, 1000),
         };
 
+    /// <summary>
+    /// The default SGD learning rate for a batch size: a base rate at a reference batch, scaled linearly with the batch
+    /// (Goyal et al. 2017). LeNet-5: 0.03 at 64 (measured on the bundled digits); AlexNet: the paper's 0.01 at 128;
+    /// the others: 0.01 at 128 as a conservative start.
+    /// </summary>
+    public static float DefaultLearningRate(string name, int batchSize)
+    {
+        if (!Models.ContainsKey(name)) throw Unknown(name);
+        var (rate, reference) = name.Equals("lenet5", StringComparison.OrdinalIgnoreCase) ? (0.03f, 64) : (0.01f, 128);
+        return rate * batchSize / reference;
+    }
+
     /// <summary>The names of the models available.</summary>
     public static IReadOnlyList<string> Names => Models.Keys.ToList();
 
