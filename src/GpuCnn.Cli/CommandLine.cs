@@ -18,7 +18,8 @@ public static class CommandLine
         usage: gpucnn <command> [options]
 
           train MODEL   [--epochs N] [--batch-size B] [--lr X] [--momentum M] [--weight-decay W] [--seed S]
-                        [--lr-step N] [--lr-gamma G] [--steps N] [--train-limit N]
+                        [--lr-step N] [--lr-gamma G] [--schedule SPEC] [--optimizer sgd|adam|adamw] [--nesterov]
+                        [--no-decay-bias] [--steps N] [--train-limit N]
                         [--data mnist|cifar10|synthetic|DIR] [--data-dir DIR] [--image-size N] [--classes K]
                         [--synthetic-count N] [--augment] [--device D | --devices D,D,... [--placement P]]
                         [--metrics FILE.json] [--save FILE]
@@ -33,6 +34,8 @@ public static class CommandLine
                 --data-dir), cifar10 (the binary batches in --data-dir), synthetic (seeded images of --image-size,
                 --classes classes), or a folder of MNIST IDX files. --steps N stops after N optimiser steps and records
                 the loss of every step. P: single, towers, or NODE=DEVICE[,...].
+        SPEC: constant, step:N[:gamma], multistep:a,b,...[:gamma], cosine[:etaMin], each optionally after warmup:N+
+              (e.g. warmup:2+cosine). Default: step:4:0.3. The default --lr depends on the model and the batch size.
         """;
 
     static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias" };
@@ -168,6 +171,10 @@ public static class CommandLine
             LrStepEpochs = a.Int("lr-step", defaults.LrStepEpochs, 0),
             LrGamma = a.Float("lr-gamma", defaults.LrGamma, 0),
             MaxSteps = a.Int("steps", 0, 0),
+            Optimizer = a.String("optimizer", "sgd")!,
+            Nesterov = a.Has("nesterov"),
+            DecayBiases = !a.Has("no-decay-bias"),
+            Schedule = a.String("schedule"),
         };
         int limit = a.Int("train-limit", 0, 0);
         string? metrics = a.String("metrics"), save = a.String("save");

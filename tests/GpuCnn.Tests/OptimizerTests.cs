@@ -8,7 +8,6 @@ using GpuCnn.Tests.Infrastructure;
 using ILGPU.Runtime;
 using Xunit;
 // A class named like its namespace: inside GpuCnn.* the simple name Optimizers means the namespace.
-using OptimizerFactory = GpuCnn.Optimizers.Optimizers;
 
 namespace GpuCnn.Tests;
 

@@ -69,7 +69,7 @@ public abstract class AdamBase : Optimizer
             var s = Store.Slices[i];
             h.DecayEnd = DecayEnd(s);
             var mv = moments[i].View;
-            s.Device.Launch(kernels[i], (int)s.Length, s.Values.View, s.Grads.View, mv.SubView(0, s.Length),
+            s.Device.Launch(kernels[i], (int)s.TrainableLength, s.Values.View, s.Grads.View, mv.SubView(0, s.Length),
                 mv.SubView(s.Length, s.Length), h);
         }
         Steps = t;

@@ -3,7 +3,7 @@ using GpuCnn.Graphs;
 namespace GpuCnn.Optimizers;
 
 /// <summary>Creates optimisers by name (for the command line and checkpoints).</summary>
-public static class Optimizers
+public static class OptimizerFactory
 {
     /// <summary>The accepted names.</summary>
     public const string Names = "sgd, adam, adamw";

@@ -15,6 +15,17 @@ public sealed record TrainOptions
     public float WeightDecay { get; init; } = 5e-4f;
     /// <summary>Seed of initialisation and shuffling.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Optimiser: sgd, adam or adamw.</summary>
+    public string Optimizer { get; init; } = "sgd";
+    /// <summary>Nesterov momentum (SGD only).</summary>
+    public bool Nesterov { get; init; }
+    /// <summary>Apply weight decay to biases and normalisation parameters too (PyTorch's default).</summary>
+    public bool DecayBiases { get; init; } = true;
+    /// <summary>
+    /// Learning-rate schedule spec (see <see cref="Optimizers.Schedules.Parse"/>: constant, step:N[:gamma],
+    /// multistep:a,b[:gamma], cosine[:etaMin], optionally warmup:N+...). Null uses <see cref="LrStepEpochs"/> and <see cref="LrGamma"/>.
+    /// </summary>
+    public string? Schedule { get; init; }
     /// <summary>Epochs between learning-rate decays (0: constant rate).</summary>
     public int LrStepEpochs { get; init; } = 4;
     /// <summary>Decay factor of the step schedule.</summary>

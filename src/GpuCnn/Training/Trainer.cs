@@ -23,8 +23,10 @@ public sealed class Trainer : IDisposable
         Graph = graph;
         Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed });
         Executor.Parameters.Initialize(options.Seed);
-        Optimizer = new Sgd(Executor.Parameters, options.LearningRate, options.Momentum, options.WeightDecay);
-        schedule = options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
+        Optimizer = OptimizerFactory.Create(options.Optimizer, Executor.Parameters, options.LearningRate, options.Momentum,
+            options.WeightDecay, options.Nesterov, options.DecayBiases);
+        schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
+            : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
     }
 
     /// <summary>Creates a trainer on one device.</summary>
