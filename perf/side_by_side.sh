@@ -32,12 +32,13 @@ for r in "${runs[@]}"; do
   g="$out/gpucnn-$model-$batch.json"; p="$out/pytorch-$model-$batch.json"
   "${gpucnn[@]}" "$model" --device "$DEVICE" --batch-size "$batch" --image-size "$size" --steps "$steps" --warmup 2 --metrics "$g" \
     > "$out/gpucnn-$model-$batch.log" 2>&1 || echo "gpucnn $model $batch failed; see $out/gpucnn-$model-$batch.log" >&2
-  gi=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['images_per_second']))" "$g" 2>/dev/null || echo n/a)
+  fmt='import json,sys; v=json.load(open(sys.argv[1]))["images_per_second"]; print(f"{v:.1f}" if v < 100 else round(v))'
+  gi=$(python3 -c "$fmt" "$g" 2>/dev/null || echo n/a)
   pi=n/a; pm=n/a
   if [ $have_torch = 1 ]; then
     python3 perf/reference/pytorch_train.py --model "$model" --batch-size "$batch" --image-size "$size" --steps "$steps" \
       --warmup 2 --device "$torch_device" > "$p" 2> "$out/pytorch-$model-$batch.log" || echo "pytorch $model $batch failed" >&2
-    pi=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['images_per_second']))" "$p" 2>/dev/null || echo n/a)
+    pi=$(python3 -c "$fmt" "$p" 2>/dev/null || echo n/a)
     pm=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['peak_memory_bytes']; print('n/a' if m is None else round(m/2**20))" "$p" 2>/dev/null || echo n/a)
   fi
   ratio=$(python3 -c "import sys; g,p=sys.argv[1:]; print(f'{float(g)/float(p):.2f}x')" "$gi" "$pi" 2>/dev/null || echo n/a)

@@ -198,7 +198,7 @@ public static class CommandLine
             if (devices.Count > 1) o.WriteLine($"placement: {ex.TransferBytesPerStep.Count} transfers, {crossing:N0} bytes cross devices per step");
             var results = trainer.Fit(train, test, new ProgressPrinter(o), r =>
                 o.WriteLine($"epoch {r.Epoch}/{opts.Epochs}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}% | " +
-                            $"test loss {r.TestLoss:F4} acc {r.TestAccuracy * 100:F2}% | {r.ImagesPerSecond:F0} img/s, {r.Seconds:F1} s, lr {r.LearningRate:G3}"));
+                            $"test loss {r.TestLoss:F4} acc {r.TestAccuracy * 100:F2}% | {r.ImagesPerSecond:G4} img/s, {r.Seconds:F1} s, lr {r.LearningRate:G3}"));
             double seconds = total.Elapsed.TotalSeconds;
             var last = results[^1];
             double trainSecs = results.Sum(r => r.Seconds);
@@ -336,7 +336,7 @@ public static class CommandLine
             double ips = batch * steps / secs;
             o.WriteLine($"device{(devices.Count > 1 ? "s" : "")}: {string.Join(", ", devices)}");
             o.WriteLine($"{graph.Name} training, batch {batch}, {defChannels}x{size}x{size}: {steps} steps in {secs:F3} s = {secs / steps * 1000:F3} ms/step, " +
-                        $"{ips:F0} img/s (final mean loss {l / Math.Max(1, n):F4})");
+                        $"{ips:G4} img/s (final mean loss {l / Math.Max(1, n):F4})");
             if (profile)
             {
                 o.WriteLine("per-step profile (synchronised after each step of the schedule, so the sum exceeds a normal step):");
