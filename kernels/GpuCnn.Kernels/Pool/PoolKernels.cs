@@ -106,13 +106,7 @@ public static class PoolKernels
             int pb = plane * p.H * p.W;
             int self = iy * p.W + ix;
             float acc = 0f;
-            // Windows oy with oy·SH − PH ≤ iy ≤ oy·SH − PH + KH − 1.
-            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
-            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
-            if (oyLo < 0) oyLo = 0;
-            if (oxLo < 0) oxLo = 0;
-            if (oyHi >= p.OH) oyHi = p.OH - 1;
-            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             for (int oy = oyLo; oy <= oyHi; oy++)
                 for (int ox = oxLo; ox <= oxHi; ox++)
                     if (Winner<TSel>(x, pb, p, oy, ox) == self)
@@ -170,12 +164,7 @@ public static class PoolKernels
             int iy = r % p.H;
             int plane = r / p.H;
             float acc = 0f;
-            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
-            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
-            if (oyLo < 0) oyLo = 0;
-            if (oxLo < 0) oxLo = 0;
-            if (oyHi >= p.OH) oyHi = p.OH - 1;
-            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             for (int oy = oyLo; oy <= oyHi; oy++)
                 for (int ox = oxLo; ox <= oxHi; ox++)
                     acc += dy[(plane * p.OH + oy) * p.OW + ox] / AvgDivisor(p, oy, ox);
@@ -260,12 +249,7 @@ public static class PoolKernels
             int self = iy * p.W + ix;
             float xi = x[i];
             float acc = 0f;
-            int oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH), oyHi = (iy + p.PH) / p.SH;
-            int oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW), oxHi = (ix + p.PW) / p.SW;
-            if (oyLo < 0) oyLo = 0;
-            if (oxLo < 0) oxLo = 0;
-            if (oyHi >= p.OH) oyHi = p.OH - 1;
-            if (oxHi >= p.OW) oxHi = p.OW - 1;
+            Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             if (xi > 0f)
                 for (int oy = oyLo; oy <= oyHi; oy++)
                     for (int ox = oxLo; ox <= oxHi; ox++)
@@ -327,6 +311,22 @@ public static class PoolKernels
             }
             dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
         }
+    }
+
+    /// <summary>
+    /// The output windows that contain input pixel (iy, ix): oy with oy·SH − PH ≤ iy ≤ oy·SH − PH + KH − 1, clipped to
+    /// the output (likewise ox). Backward kernels gather over exactly these.
+    /// </summary>
+    static void Covering(PoolParams p, int iy, int ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi)
+    {
+        oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH);
+        oyHi = (iy + p.PH) / p.SH;
+        oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW);
+        oxHi = (ix + p.PW) / p.SW;
+        if (oyLo < 0) oyLo = 0;
+        if (oxLo < 0) oxLo = 0;
+        if (oyHi >= p.OH) oyHi = p.OH - 1;
+        if (oxHi >= p.OW) oxHi = p.OW - 1;
     }
 
     /// <summary>Ceiling division that is correct for negative numerators (b &gt; 0).</summary>
