@@ -22,8 +22,10 @@ public class KernelBenchmarks
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> convFwd = null!;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> convData = null!, convFilter = null!;
     Action<AcceleratorStream, Index1D, int, int, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> gemm = null!;
-    ConvParams conv;
+    ConvParams conv, pw;
     GemmParams gp;
+    MemoryBuffer1D<float, Stride1D.Dense> px = null!, pwW = null!, py = null!;
+    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> pointwiseFwd = null!;
 
     /// <summary>Device spec (set GPUCNN_BENCH_DEVICE to choose; default: the best device).</summary>
     public static string DeviceSpec => Environment.GetEnvironmentVariable("GPUCNN_BENCH_DEVICE") ?? "auto";
@@ -59,6 +61,13 @@ public class KernelBenchmarks
         convData = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardData);
         convFilter = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardFilter);
         gemm = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
+        // GoogLeNet inception3a's 3×3 reduce: a 1×1 convolution 192→96 on 28×28, batch 8.
+        pw = new ConvParams { N = 8, C = 192, H = 28, W = 28, K = 96, OH = 28, OW = 28, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 };
+        px = dev.Accelerator.Allocate1D(R(8L * 192 * 784));
+        pwW = dev.Accelerator.Allocate1D(R(96 * 192));
+        py = dev.Accelerator.Allocate1D(R(8L * 96 * 784));
+        pointwiseFwd = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(ConvKernels.PointwiseForward);
+        Flops[nameof(Conv1x1GeneralKernel)] = Flops[nameof(Conv1x1PointwiseKernel)] = 2.0 * 8 * 96 * 784 * 192;
         double convFlops = 2.0 * Batch * 16 * 100 * 6 * 25;
         Flops[nameof(ConvForward)] = convFlops;
         Flops[nameof(ConvBackwardData)] = convFlops;
@@ -90,6 +99,22 @@ public class KernelBenchmarks
         dev.Synchronize();
     }
 
+    /// <summary>A 1×1 convolution through the general direct kernel (tap loops of length 1).</summary>
+    [Benchmark]
+    public void Conv1x1GeneralKernel()
+    {
+        dev.Launch(convFwd, 8 * 96 * 784, pw, px.View, pwW.View, b.View, 0, py.View);
+        dev.Synchronize();
+    }
+
+    /// <summary>The same 1×1 convolution through the pointwise kernel.</summary>
+    [Benchmark]
+    public void Conv1x1PointwiseKernel()
+    {
+        dev.Launch(pointwiseFwd, 8 * 96 * 784, pw, px.View, pwW.View, b.View, 0, py.View);
+        dev.Synchronize();
+    }
+
     /// <summary>Square SGEMM C = A·B.</summary>
     [Benchmark]
     public void Sgemm()
@@ -102,7 +127,7 @@ public class KernelBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var buf in new[] { x, w, b, y, ga, gb, gc }) buf.Dispose();
+        foreach (var buf in new[] { x, w, b, y, ga, gb, gc, px, pwW, py }) buf.Dispose();
         dev.Dispose();
     }
 }

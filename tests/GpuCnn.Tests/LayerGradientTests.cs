@@ -24,6 +24,18 @@ public class LayerGradientTests
     public void Conv2d_groups_dilation_no_bias(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
 
+    /// <summary>1×1 convolutions take the pointwise kernels (no tap loops); with and without groups.</summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_pointwise(string backend)
+    {
+        var conv = new Conv2d(6, 4, 1);
+        Assert.True(conv.IsPointwise);
+        GradCheck.Layer(Backends.Get(backend), conv, 2, new Shape(6, 3, 4));
+        GradCheck.Layer(Backends.Get(backend), new Conv2d(6, 4, 1, groups: 2, bias: false), 2, new Shape(6, 3, 4));
+        Assert.False(new Conv2d(6, 4, 1, stride: 2).IsPointwise);
+        GradCheck.Layer(Backends.Get(backend), new Conv2d(6, 4, 1, stride: 2), 2, new Shape(6, 3, 4)); // strided 1×1 takes the general kernels
+    }
+
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Conv2d_rectangular(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, (3, 2), (1, 2), Padding.Explicit(1, 0), (1, 1)), 2, new Shape(2, 5, 7));

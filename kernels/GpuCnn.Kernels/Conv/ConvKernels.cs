@@ -100,6 +100,69 @@ public static class ConvKernels
         }
     }
 
+    /// <summary>
+    /// Pointwise (1×1, stride 1, no padding) convolution forward, a channel-mixing matrix product per pixel:
+    /// y[n,k,s] = b[k] + Σ_c w[k,c] · x[n,c0+c,s]. No tap loops and no bounds tests.
+    /// </summary>
+    public static void PointwiseForward(Index1D t, int n, int chunk, ConvParams p,
+        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias, ArrayView<float> y)
+    {
+        int end = Chunk.End(t, chunk, n);
+        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        for (int o = Chunk.Start(t, chunk); o < end; o++)
+        {
+            int s = o % plane;
+            int r = o / plane;
+            int k = r % p.K;
+            int nn = r / p.K;
+            int xi = (nn * p.C + (k / kpg) * cpg) * plane + s, wi = k * cpg;
+            float acc = hasBias != 0 ? b[k] : 0f;
+            for (int c = 0; c < cpg; c++, xi += plane) acc += w[wi + c] * x[xi];
+            y[o] = acc;
+        }
+    }
+
+    /// <summary>Pointwise convolution data gradient: dx[n,c,s] = Σ_k w[k,c−c0] · dy[n,k,s] over the group's k.</summary>
+    public static void PointwiseBackwardData(Index1D t, int n, int chunk, ConvParams p,
+        ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        for (int i = Chunk.Start(t, chunk); i < end; i++)
+        {
+            int s = i % plane;
+            int r = i / plane;
+            int c = r % p.C;
+            int nn = r / p.C;
+            int g = c / cpg, k0 = g * kpg;
+            int di = (nn * p.K + k0) * plane + s, wi = k0 * cpg + (c - g * cpg);
+            float acc = 0f;
+            for (int kk = 0; kk < kpg; kk++, di += plane, wi += cpg) acc += dy[di] * w[wi];
+            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+        }
+    }
+
+    /// <summary>Pointwise convolution filter gradient: dw[k,c] = Σ_{n,s} dy[n,k,s] · x[n,c0+c,s].</summary>
+    public static void PointwiseBackwardFilter(Index1D t, int n, int chunk, ConvParams p,
+        ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, float beta)
+    {
+        int end = Chunk.End(t, chunk, n);
+        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        for (int j = Chunk.Start(t, chunk); j < end; j++)
+        {
+            int cg = j % cpg;
+            int k = j / cpg;
+            int c = (k / kpg) * cpg + cg;
+            float acc = 0f;
+            for (int nn = 0; nn < p.N; nn++)
+            {
+                int di = (nn * p.K + k) * plane, xi = (nn * p.C + c) * plane;
+                for (int s = 0; s < plane; s++) acc += dy[di + s] * x[xi + s];
+            }
+            dw[j] = beta == 0f ? acc : beta * dw[j] + acc;
+        }
+    }
+
     /// <summary>min(⌊a / b⌋, max) for b &gt; 0; −1 (an empty range) when a &lt; 0.</summary>
     static int FloorDivClamp(int a, int b, int max)
     {

@@ -114,12 +114,19 @@ public sealed class Conv2d : Layer
         };
     }
 
+    /// <summary>True for a 1×1, stride-1, unpadded, undilated convolution, which runs the pointwise kernels.</summary>
+    public bool IsPointwise => KernelSize == (1, 1) && Stride == (1, 1) && Dilation == (1, 1) && !Padding.IsSame && Padding.Top == 0 && Padding.Left == 0;
+
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(ConvKernels.Forward);
-        bwdData = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardData);
-        bwdFilter = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardFilter);
+        bool pw = IsPointwise;
+        fwd = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(
+            pw ? ConvKernels.PointwiseForward : ConvKernels.Forward);
+        bwdData = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(
+            pw ? ConvKernels.PointwiseBackwardData : ConvKernels.BackwardData);
+        bwdFilter = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(
+            pw ? ConvKernels.PointwiseBackwardFilter : ConvKernels.BackwardFilter);
         bwdBias = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardBias);
     }
 
