@@ -70,10 +70,11 @@ public class CliTests : IDisposable
         Assert.Contains("--lr must be a number", n.Err);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Missing_device_kind_is_explained()
     {
-        if (GpuCnn.Devices.DeviceManager.List().Any(x => x.Kind == GpuCnn.Devices.DeviceKind.Cuda)) return; // only meaningful without CUDA
+        Skip.If(GpuCnn.Devices.DeviceManager.List().Any(x => x.Kind == GpuCnn.Devices.DeviceKind.Cuda),
+            "this machine has a CUDA device, so 'cuda:0' is not missing");
         var (code, _, err) = Run("train", "lenet5", "--device", "cuda:0");
         Assert.NotEqual(0, code);
         Assert.Contains("'cuda:0' not found", err);
