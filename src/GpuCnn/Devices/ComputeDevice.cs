@@ -46,6 +46,9 @@ public sealed partial class ComputeDevice : IDisposable
     /// <summary>Elements per thread for a launch over <paramref name="n"/> elements: 1 on GPUs, large chunks on the CPU.</summary>
     public int ChunkFor(int n) => Kind == DeviceKind.Cpu ? Math.Max(1, (n + cpuTarget - 1) / cpuTarget) : 1;
 
+    /// <summary>Kernel launches made through <c>Launch</c> since the device was opened (launch overhead is what small models pay).</summary>
+    public long LaunchCount { get; private set; }
+
     /// <summary>Number of kernels compiled so far on this accelerator.</summary>
     public int LoadedKernelCount => cache.Count;
 
@@ -77,6 +80,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1);
     }
@@ -92,6 +96,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2);
     }
@@ -107,6 +112,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3);
     }
@@ -122,6 +128,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4);
     }
@@ -137,6 +144,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5);
     }
@@ -152,6 +160,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6);
     }
@@ -167,6 +176,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7);
     }
@@ -182,6 +192,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7, a8);
     }
@@ -197,6 +208,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
     {
         if (n <= 0) return;
+        LaunchCount++;
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7, a8, a9);
     }
