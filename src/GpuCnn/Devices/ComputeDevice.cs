@@ -213,3 +213,26 @@ public sealed partial class ComputeDevice : IDisposable
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7, a8, a9);
     }
 }
+
+public sealed partial class ComputeDevice
+{
+    GemmEngine? gemm;
+
+    /// <summary>The device's GEMM kernels and per-shape kernel choices.</summary>
+    public GemmEngine Gemm => gemm ??= new GemmEngine(this);
+
+    /// <summary>Loads (once per accelerator) an explicitly grouped kernel with four arguments.</summary>
+    public Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> LoadGrouped<T1, T2, T3, T4>(Action<T1, T2, T3, T4> kernel)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
+        (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)cache.GetOrAdd(kernel.Method,
+            _ => Accelerator.LoadKernel(kernel));
+
+    /// <summary>Launches an explicitly grouped kernel on this device's stream.</summary>
+    public void LaunchGrouped<T1, T2, T3, T4>(Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> kernel, KernelConfig config,
+        T1 a1, T2 a2, T3 a3, T4 a4)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct
+    {
+        LaunchCount++;
+        kernel(Stream, config, a1, a2, a3, a4);
+    }
+}

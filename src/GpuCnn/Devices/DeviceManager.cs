@@ -34,7 +34,7 @@ public static class DeviceManager
         {
             try { b.Cuda(); } catch (Exception e) when (IsDriverProblem(e)) { }
             try { b.OpenCL(_ => true); } catch (Exception e) when (IsDriverProblem(e)) { }
-            b.CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
+            b.CPU(cpu).CPU(GroupedCpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
         });
         var list = new List<DeviceInfo>();
         int cudaIdx = 0, clIdx = 0, cpuIdx = 0;
@@ -53,6 +53,8 @@ public static class DeviceManager
                         why = $"OpenCL C {cl.CLStdVersion} is older than the {ILGPU.Backends.OpenCL.CLBackend.MinimumVersion} ILGPU needs";
                     list.Add(new DeviceInfo(DeviceKind.OpenCL, clIdx++, cl.Name, cl.MemorySize, why is null, why) { Device = cl });
                     break;
+                case CPUDevice c when ReferenceEquals(c, GroupedCpu):
+                    break; // not a choice for users: see OpenGroupedCpu
                 case CPUDevice c:
                     list.Add(new DeviceInfo(DeviceKind.Cpu, cpuIdx++,
                         $"CPU accelerator ({c.NumMultiprocessors} cores x {c.MaxNumThreadsPerMultiprocessor} threads)",
@@ -109,6 +111,20 @@ public static class DeviceManager
 
     static string Available() =>
         "Usable here: " + string.Join(", ", List().Where(d => d.Usable).Select(d => $"{d.Id} ({d.Name})"));
+
+    // 256 threads per group on one emulated multiprocessor: the group shape of the tiled GPU kernels.
+    static readonly CPUDevice GroupedCpu = new(32, 8, 1);
+
+    /// <summary>
+    /// Opens a CPU accelerator whose groups hold 256 threads, so kernels written for GPU group shapes (shared memory,
+    /// barriers, e.g. the tiled GEMMs) run on a machine without a GPU. It is slow: use it to validate such kernels.
+    /// </summary>
+    public static ComputeDevice OpenGroupedCpu()
+    {
+        var ctx = Context; // discovery registers the device
+        var info = new DeviceInfo(DeviceKind.Cpu, 0, "CPU accelerator (256-thread groups, for GPU-shaped kernels)", 0, true, null) { Device = GroupedCpu };
+        return new ComputeDevice(info);
+    }
 
     /// <summary>Opens a new accelerator on the device a spec names.</summary>
     public static ComputeDevice Open(string? spec = "auto") => new(Resolve(spec));

@@ -1,5 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Conv;
+using GpuCnn.Kernels.Gemm;
 using GpuCnn.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
@@ -16,6 +17,11 @@ public sealed class Conv2d : Layer
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>? fwd;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwdData, bwdFilter;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? bwdBias;
+    Action<AcceleratorStream, Index1D, int, int, GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>? reduce;
+    // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
+    readonly Dictionary<(Op, int), GemmKernel> picked = new();
+
+    enum Op { Forward, DataGrad, FilterGrad }
 
     /// <summary>Creates a convolution with a square kernel.</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding padding = default,
@@ -128,24 +134,97 @@ public sealed class Conv2d : Layer
         bwdFilter = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(
             pw ? ConvKernels.PointwiseBackwardFilter : ConvKernels.BackwardFilter);
         bwdBias = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardBias);
+        reduce = device.Load<GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>(TiledGemmKernels.ReduceSplits);
+        picked.Clear();
+    }
+
+    // Kept out of the callers so that their hot path builds no closure.
+    GemmKernel Pick(Op op, ConvParams p, long outLength, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias)
+    {
+        string key = $"conv.{op} n={p.N} c={p.C} {p.H}x{p.W} k={p.K} {p.KH}x{p.KW} s={p.SH},{p.SW} p={p.PH},{p.PW} d={p.DH},{p.DW} g={p.G} out={p.OH}x{p.OW}";
+        var k = Device.Gemm.Choose(key, outLength, (kind, o) => Run(op, kind, p, a, b, bias, o, 0f));
+        picked[(op, p.N)] = k;
+        return k;
+    }
+
+    /// <summary>
+    /// Runs one of the three convolution products with the given kernel family. Forward: a = x, b = w, bias; data
+    /// gradient: a = dy, b = w; filter gradient: a = x, b = dy. The result goes to <paramref name="dst"/> with beta.
+    /// </summary>
+    void Run(Op op, GemmKernel kind, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta)
+    {
+        int taps = p.KH * p.KW;
+        var gemm = Device.Gemm;
+        switch (op)
+        {
+            case Op.Forward when kind == GemmKernel.Direct:
+                Device.Launch(fwd!, p.N * p.K * p.OH * p.OW, p, a, b, Bias is null ? b : bias, Bias is null ? 0 : 1, dst);
+                break;
+            case Op.Forward:
+                gemm.Launch(kind,
+                    new DenseA { V = b, Ld = p.CPerGroup * taps, BatchStride = p.KPerGroup * p.CPerGroup * taps },
+                    new ConvImageB { X = a, P = p },
+                    new ConvOutputC { Y = dst, Bias = Bias is null ? b : bias, P = p, HasBias = Bias is null ? 0 : 1 },
+                    GemmEngine.Shape(p.KPerGroup, p.N * p.OH * p.OW, p.CPerGroup * taps, p.G));
+                break;
+            case Op.DataGrad when kind == GemmKernel.Direct:
+                Device.Launch(bwdData!, p.N * p.C * p.H * p.W, p, a, b, dst, beta);
+                break;
+            case Op.DataGrad:
+                gemm.Launch(kind, new ConvDataWeightA { W = b, P = p }, new ConvDataGradB { Dy = a, P = p },
+                    new ConvDataGradC { Dx = dst, P = p, Beta = beta },
+                    GemmEngine.Shape(p.CPerGroup, p.N * p.H * p.W, p.KPerGroup * taps, p.G));
+                break;
+            case Op.FilterGrad when kind == GemmKernel.Direct:
+                Device.Launch(bwdFilter!, p.K * p.CPerGroup * taps, p, a, b, dst, beta);
+                break;
+            case Op.FilterGrad:
+            {
+                int m = p.KPerGroup, n = p.CPerGroup * taps, k = p.N * p.OH * p.OW;
+                int splits = gemm.SplitsFor(kind, m, n, k, p.G);
+                var A = new ConvFilterGradA { Dy = b, P = p };
+                var B = new ConvFilterImageB { X = a, P = p };
+                var shape = GemmEngine.Shape(m, n, k, p.G, splits);
+                if (splits == 1)
+                {
+                    gemm.Launch(kind, A, B, new DenseC { V = dst, Bias = dst, Ld = n, BatchStride = m * n, Alpha = 1, Beta = beta }, shape);
+                    break;
+                }
+                // Split-K: partial sums per slice, then a deterministic reduction (no atomics).
+                var partial = Device.Rent((long)splits * p.G * m * n);
+                gemm.Launch(kind, A, B, new PartialC { V = partial.View, M = m, N = n, Batches = p.G }, shape);
+                Device.Launch(reduce!, p.G * m * n, shape, partial.View, dst, n, m * n, beta);
+                Device.Return(partial);
+                break;
+            }
+        }
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io)
     {
         var p = Geometry(io.Inputs[0].Shape);
-        var b = Bias?.Value ?? Weight.Value;
-        Device.Launch(fwd!, io.Output.Size, p, io.Inputs[0].View, Weight.Value, b, Bias is null ? 0 : 1, io.Output.View);
+        var bias = Bias?.Value ?? Weight.Value;
+        if (!picked.TryGetValue((Op.Forward, p.N), out var kind))
+            kind = Pick(Op.Forward, p, io.Output.Size, io.Inputs[0].View, Weight.Value, bias);
+        Run(Op.Forward, kind, p, io.Inputs[0].View, Weight.Value, bias, io.Output.View, 0f);
     }
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         var p = Geometry(io.Inputs[0].Shape);
-        Device.Launch(bwdFilter!, (int)Weight.Shape.Size, p, io.Inputs[0].View, io.GradOutput.View, Weight.Grad, io.ParamGradBeta);
+        var (x, dy) = (io.Inputs[0].View, io.GradOutput.View);
+        if (!picked.TryGetValue((Op.FilterGrad, p.N), out var kind))
+            kind = Pick(Op.FilterGrad, p, Weight.Shape.Size, x, dy, dy);
+        Run(Op.FilterGrad, kind, p, x, dy, dy, Weight.Grad, io.ParamGradBeta);
         if (Bias is not null)
-            Device.Launch(bwdBias!, OutChannels, p, io.GradOutput.View, Bias.Grad, io.ParamGradBeta);
+            Device.Launch(bwdBias!, OutChannels, p, dy, Bias.Grad, io.ParamGradBeta);
         if (!io.GradInputs[0].IsEmpty)
-            Device.Launch(bwdData!, io.GradInputs[0].Size, p, io.GradOutput.View, Weight.Value, io.GradInputs[0].View, io.GradInputBeta[0]);
+        {
+            if (!picked.TryGetValue((Op.DataGrad, p.N), out var dkind))
+                dkind = Pick(Op.DataGrad, p, io.GradInputs[0].Size, dy, Weight.Value, dy);
+            Run(Op.DataGrad, dkind, p, dy, Weight.Value, dy, io.GradInputs[0].View, io.GradInputBeta[0]);
+        }
     }
 }

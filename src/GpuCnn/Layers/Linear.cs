@@ -14,6 +14,10 @@ public sealed class Linear : Layer
 {
     Action<AcceleratorStream, Index1D, int, int, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>? gemm;
     Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, float>? colSum;
+    // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
+    readonly Dictionary<(Op, int), GemmKernel> picked = new();
+
+    enum Op { Forward, FilterGrad, DataGrad }
 
     /// <summary>Creates a fully connected layer.</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, string? name = null, Init init = Init.LeCunUniform) : base(name)
@@ -55,6 +59,30 @@ public sealed class Linear : Layer
     {
         gemm = device.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
         colSum = device.Load<int, int, ArrayView<float>, ArrayView<float>, float>(GemmKernels.ColumnSum);
+        picked.Clear();
+    }
+
+    // Kept out of the callers so that their hot path builds no closure.
+    GemmKernel Pick(Op op, int batch, long outLength, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias)
+    {
+        var k = Device.Gemm.Choose($"linear.{op} batch={batch} in={InFeatures} out={OutFeatures}", outLength,
+            (kind, o) => Gemm(kind, p with { Beta = 0 }, a, b, bias, hasBias, o));
+        picked[(op, batch)] = k;
+        return k;
+    }
+
+    /// <summary>C = op(A)·op(B) (+ bias per column) + beta·C with the chosen kernel family.</summary>
+    void Gemm(GemmKernel kind, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias, ArrayView<float> c)
+    {
+        if (kind == GemmKernel.Direct)
+        {
+            Device.Launch(gemm!, p.M * p.N, p, a, b, hasBias ? bias : b, hasBias ? 1 : 0, c);
+            return;
+        }
+        var A = new DenseA { V = a, Ld = p.Lda, Trans = p.TransA };
+        var B = new DenseB { V = b, Ld = p.Ldb, Trans = p.TransB };
+        var C = new DenseC { V = c, Bias = hasBias ? bias : c, Ld = p.Ldc, BiasMode = hasBias ? 1 : 0, Alpha = p.Alpha, Beta = p.Beta };
+        Device.Gemm.Launch(kind, A, B, C, GemmEngine.Shape(p.M, p.N, p.K));
     }
 
     /// <inheritdoc/>
@@ -62,7 +90,11 @@ public sealed class Linear : Layer
     {
         int n = io.Batch;
         var p = new GemmParams { M = n, N = OutFeatures, K = InFeatures, TransA = 0, TransB = 1, Lda = InFeatures, Ldb = InFeatures, Ldc = OutFeatures, Alpha = 1, Beta = 0 };
-        Device.Launch(gemm!, n * OutFeatures, p, io.Inputs[0].View, Weight.Value, Bias?.Value ?? Weight.Value, Bias is null ? 0 : 1, io.Output.View);
+        var x = io.Inputs[0].View;
+        var bias = Bias?.Value ?? Weight.Value;
+        if (!picked.TryGetValue((Op.Forward, n), out var kind))
+            kind = Pick(Op.Forward, n, io.Output.Size, p, x, Weight.Value, bias, Bias is not null);
+        Gemm(kind, p, x, Weight.Value, bias, Bias is not null, io.Output.View);
     }
 
     /// <inheritdoc/>
@@ -70,13 +102,19 @@ public sealed class Linear : Layer
     {
         int n = io.Batch;
         var dw = new GemmParams { M = OutFeatures, N = InFeatures, K = n, TransA = 1, TransB = 0, Lda = OutFeatures, Ldb = InFeatures, Ldc = InFeatures, Alpha = 1, Beta = io.ParamGradBeta };
-        Device.Launch(gemm!, OutFeatures * InFeatures, dw, io.GradOutput.View, io.Inputs[0].View, Weight.Value, 0, Weight.Grad);
+        var dy = io.GradOutput.View;
+        var x = io.Inputs[0].View;
+        if (!picked.TryGetValue((Op.FilterGrad, n), out var kind))
+            kind = Pick(Op.FilterGrad, n, Weight.Shape.Size, dw, dy, x, x, false);
+        Gemm(kind, dw, dy, x, Weight.Grad, false, Weight.Grad);
         if (Bias is not null)
             Device.Launch(colSum!, OutFeatures, n, OutFeatures, io.GradOutput.View, Bias.Grad, io.ParamGradBeta);
         if (!io.GradInputs[0].IsEmpty)
         {
             var dx = new GemmParams { M = n, N = InFeatures, K = OutFeatures, TransA = 0, TransB = 0, Lda = OutFeatures, Ldb = InFeatures, Ldc = InFeatures, Alpha = 1, Beta = io.GradInputBeta[0] };
-            Device.Launch(gemm!, n * InFeatures, dx, io.GradOutput.View, Weight.Value, Weight.Value, 0, io.GradInputs[0].View);
+            if (!picked.TryGetValue((Op.DataGrad, n), out var dkind))
+                dkind = Pick(Op.DataGrad, n, io.GradInputs[0].Size, dx, dy, Weight.Value, dy, false);
+            Gemm(dkind, dx, dy, Weight.Value, Weight.Value, false, io.GradInputs[0].View);
         }
     }
 }

@@ -25,6 +25,19 @@ public static class Backends
         return Open.GetOrAdd(kind, k => new Lazy<ComputeDevice>(() => DeviceManager.Open(k))).Value;
     }
 
+    /// <summary>
+    /// A device of <paramref name="kind"/> with every GEMM-shaped product forced to <paramref name="kernel"/>. On the
+    /// CPU it is the 256-thread-group accelerator, since the tiled kernels need that group shape.
+    /// </summary>
+    public static ComputeDevice Tiled(string kind, GemmKernel kernel)
+    {
+        if (kind != "cpu") Get(kind); // skips when the back end is missing
+        var dev = Open.GetOrAdd($"{kind}#{kernel}", _ => new Lazy<ComputeDevice>(() =>
+            kind == "cpu" ? DeviceManager.OpenGroupedCpu() : DeviceManager.Open(kind))).Value;
+        dev.Gemm.Preference = kernel;
+        return dev;
+    }
+
     /// <summary>A second, independent CPU accelerator (a stand-in for a second GPU).</summary>
     public static ComputeDevice SecondCpu => Open.GetOrAdd("cpu#2", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open("cpu:1"))).Value;
 }

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using GpuCnn.Kernels.Gemm;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Devices;
+
+/// <summary>Kernel families that can compute a GEMM-shaped layer operation.</summary>
+public enum GemmKernel
+{
+    /// <summary>Choose per shape by timing each candidate once (GPUs); <see cref="Direct"/> on the CPU accelerator.</summary>
+    Auto,
+    /// <summary>The chunked kernels: one output per loop iteration, no shared memory or barriers (best on the CPU accelerator).</summary>
+    Direct,
+    /// <summary>Shared-memory tiled GEMM, 64×64 tile, 4×4 outputs per thread.</summary>
+    Tile64,
+    /// <summary>Shared-memory tiled GEMM, 128×128 tile, 8×8 outputs per thread.</summary>
+    Tile128,
+}
+
+/// <summary>
+/// Runs the tiled GEMM kernels of one device and picks, per operation and shape, the fastest kernel family by timing
+/// each candidate once; the choice is cached for the life of the device. Layers describe an operation by a key and a
+/// delegate that runs it with a given family into a given output, so tuning never touches the real output.
+/// </summary>
+public sealed class GemmEngine
+{
+    readonly ComputeDevice device;
+    readonly ConcurrentDictionary<string, GemmKernel> choices = new();
+    readonly ConcurrentDictionary<string, double[]> timings = new();
+
+    internal GemmEngine(ComputeDevice device)
+    {
+        this.device = device;
+        Preference = Parse(Environment.GetEnvironmentVariable("GPUCNN_GEMM"));
+    }
+
+    /// <summary>
+    /// <see cref="GemmKernel.Auto"/> (default) tunes on GPUs and uses the direct kernels on the CPU accelerator; any
+    /// other value forces that family everywhere. The environment variable <c>GPUCNN_GEMM</c> sets the initial value.
+    /// </summary>
+    public GemmKernel Preference { get; set; }
+
+    /// <summary>
+    /// Tune on the CPU accelerator too. Off by default: there the direct kernels win without timing (the tiled ones
+    /// need 256-thread groups, see <see cref="DeviceManager.OpenGroupedCpu"/>, and barriers are slow on the CPU).
+    /// </summary>
+    public bool TuneOnCpu { get; set; }
+
+    /// <summary>The family chosen for each operation key so far.</summary>
+    public IReadOnlyDictionary<string, GemmKernel> Choices => choices;
+
+    /// <summary>Milliseconds per run of each candidate (in <see cref="Candidates"/> order) for each tuned key.</summary>
+    public IReadOnlyDictionary<string, double[]> Timings => timings;
+
+    /// <summary>Families tried by tuning, in order.</summary>
+    public static readonly GemmKernel[] Candidates = { GemmKernel.Direct, GemmKernel.Tile64, GemmKernel.Tile128 };
+
+    /// <summary>Parses <c>auto|direct|tile64|tile128</c> (case-insensitive); null or empty gives Auto.</summary>
+    public static GemmKernel Parse(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? GemmKernel.Auto
+        : Enum.TryParse<GemmKernel>(name, true, out var k) ? k
+        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128");
+
+    /// <summary>
+    /// The family for <paramref name="key"/>. Without a forced preference, a GPU times every candidate on
+    /// <paramref name="run"/> (into a scratch output of <paramref name="outputLength"/> values) and keeps the fastest.
+    /// </summary>
+    public GemmKernel Choose(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
+    {
+        if (Preference != GemmKernel.Auto) return Preference;
+        if (device.Kind == DeviceKind.Cpu && !TuneOnCpu) return GemmKernel.Direct;
+        return choices.GetOrAdd(key, _ => Tune(key, outputLength, run));
+    }
+
+    GemmKernel Tune(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
+    {
+        var scratch = device.Rent(outputLength);
+        try
+        {
+            var ms = new double[Candidates.Length];
+            for (int i = 0; i < Candidates.Length; i++)
+            {
+                run(Candidates[i], scratch.View); // warm-up: first launch pays module loading
+                device.Synchronize();
+                int reps = 0;
+                var sw = Stopwatch.StartNew();
+                do { run(Candidates[i], scratch.View); reps++; device.Synchronize(); }
+                while (reps < 3 && sw.Elapsed.TotalMilliseconds < 200);
+                ms[i] = sw.Elapsed.TotalMilliseconds / reps;
+            }
+            timings[key] = ms;
+            return Candidates[Array.IndexOf(ms, ms.Min())];
+        }
+        finally { device.Return(scratch); }
+    }
+
+    /// <summary>
+    /// Launches a tiled kernel for C[b] = A[b]·B[b] with <paramref name="shape"/> (Batches and Splits at least 1,
+    /// KPerSplit a multiple of <see cref="TiledGemmKernels.TileK"/> covering K).
+    /// </summary>
+    public void Launch<TA, TB, TC>(GemmKernel kernel, TA a, TB b, TC c, GemmShape shape)
+        where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
+    {
+        if (shape.M <= 0 || shape.N <= 0) return;
+        int tile = kernel switch
+        {
+            GemmKernel.Tile64 => 64,
+            GemmKernel.Tile128 => 128,
+            _ => throw new ArgumentException($"{kernel} is not a tiled GEMM kernel", nameof(kernel)),
+        };
+        var k = device.LoadGrouped(tile == 64 ? Kernels<TA, TB, TC>.Tile64 : Kernels<TA, TB, TC>.Tile128);
+        var grid = new Index3D((shape.N + tile - 1) / tile, (shape.M + tile - 1) / tile, shape.Batches * shape.Splits);
+        device.LaunchGrouped(k, new KernelConfig(grid, new Index3D(TiledGemmKernels.GroupSize, 1, 1)), a, b, c, shape);
+    }
+
+    // One delegate per instantiation, so a launch allocates nothing.
+    static class Kernels<TA, TB, TC> where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
+    {
+        public static readonly Action<TA, TB, TC, GemmShape> Tile64 = TiledGemmKernels.Tile64;
+        public static readonly Action<TA, TB, TC, GemmShape> Tile128 = TiledGemmKernels.Tile128;
+    }
+
+    /// <summary>
+    /// Splits of the reduction that give a grid of at least about two groups per multiprocessor, when the M×N tiles
+    /// alone are too few (the filter gradient of an early convolution: small M×N, huge K).
+    /// </summary>
+    public int SplitsFor(GemmKernel kernel, int m, int n, int k, int batches)
+    {
+        int tile = kernel == GemmKernel.Tile64 ? 64 : 128;
+        long groups = (long)((m + tile - 1) / tile) * ((n + tile - 1) / tile) * batches;
+        long want = 2L * Math.Max(1, device.Accelerator.NumMultiprocessors);
+        if (groups >= want) return 1;
+        int maxSplits = Math.Max(1, k / (TiledGemmKernels.TileK * 32)); // keep each slice at least 32 tiles deep
+        return (int)Math.Clamp((want + groups - 1) / groups, 1, maxSplits);
+    }
+
+    /// <summary>A shape with its reduction cut into <paramref name="splits"/> tile-aligned slices.</summary>
+    public static GemmShape Shape(int m, int n, int k, int batches = 1, int splits = 1)
+    {
+        int per = (k + splits - 1) / splits;
+        per = (per + TiledGemmKernels.TileK - 1) / TiledGemmKernels.TileK * TiledGemmKernels.TileK;
+        return new GemmShape { M = m, N = n, K = k, Batches = batches, Splits = splits, KPerSplit = Math.Max(per, TiledGemmKernels.TileK) };
+    }
+}

@@ -1,0 +1,174 @@
+using GpuCnn.Devices;
+using GpuCnn.Graphs;
+using GpuCnn.Kernels.Gemm;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+using GpuCnn.Tests.Infrastructure;
+using ILGPU;
+using ILGPU.Runtime;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+/// <summary>
+/// The tiled GEMM kernels (the GPU path of Linear and Conv2d) against double references and gradient checks. Where no
+/// GPU is present they run on a CPU accelerator with 256-thread groups, the group shape they are written for.
+/// </summary>
+public class TiledGemmTests
+{
+    public static TheoryData<string, string> Variants => new()
+    {
+        { "cpu", "Tile64" }, { "cpu", "Tile128" }, { "cuda", "Tile64" }, { "cuda", "Tile128" }, { "opencl", "Tile64" }, { "opencl", "Tile128" },
+    };
+
+    /// <summary>A device of the back end with the GEMM family forced; cached per (backend, family) so kernels compile once.</summary>
+    static ComputeDevice Device(string backend, string kernel) =>
+        Backends.Tiled(backend, GemmEngine.Parse(kernel));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Dense_batched_gemm_matches_double_reference(string backend, string kernel)
+    {
+        var dev = Device(backend, kernel);
+        var kind = GemmEngine.Parse(kernel);
+        var rng = new Random(5);
+        const int m = 70, n = 37, k = 29, batches = 2;
+        foreach (int ta in new[] { 0, 1 })
+        foreach (int tb in new[] { 0, 1 })
+        {
+            int lda = (ta != 0 ? m : k) + 1, ldb = (tb != 0 ? k : n) + 2, ldc = n + 3;
+            int sa = (ta != 0 ? k : m) * lda, sb = (tb != 0 ? n : k) * ldb, sc = m * ldc;
+            var a = GradCheck.RandomFloats(rng, batches * sa, 1);
+            var b = GradCheck.RandomFloats(rng, batches * sb, 1);
+            var c = GradCheck.RandomFloats(rng, batches * sc, 1);
+            var bias = GradCheck.RandomFloats(rng, Math.Max(m, n), 1);
+            int biasMode = (ta + 2 * tb) % 3, relu = ta;
+            const float alpha = 0.75f, beta = -0.5f;
+            var expect = c.Select(v => (double)v).ToArray();
+            for (int q = 0; q < batches; q++)
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double acc = 0;
+                        for (int r = 0; r < k; r++)
+                            acc += (double)a[q * sa + (ta != 0 ? r * lda + i : i * lda + r)] * b[q * sb + (tb != 0 ? j * ldb + r : r * ldb + j)];
+                        double v = alpha * acc + (biasMode == 1 ? bias[j] : biasMode == 2 ? bias[i] : 0) + beta * c[q * sc + i * ldc + j];
+                        expect[q * sc + i * ldc + j] = relu != 0 ? Math.Max(0, v) : v;
+                    }
+            using var da = dev.Accelerator.Allocate1D(a);
+            using var db = dev.Accelerator.Allocate1D(b);
+            using var dc = dev.Accelerator.Allocate1D(c);
+            using var dbias = dev.Accelerator.Allocate1D(bias);
+            dev.Gemm.Launch(kind,
+                new DenseA { V = da.View, Ld = lda, BatchStride = sa, Trans = ta },
+                new DenseB { V = db.View, Ld = ldb, BatchStride = sb, Trans = tb },
+                new DenseC { V = dc.View, Bias = dbias.View, Ld = ldc, BatchStride = sc, BiasMode = biasMode, Relu = relu, Alpha = alpha, Beta = beta },
+                GemmEngine.Shape(m, n, k, batches));
+            // Padding columns of C must be untouched.
+            Close.Assert(expect, dc.GetAsArray1D(), 1e-5, 1e-5, $"{kernel} transA={ta} transB={tb} bias={biasMode} relu={relu}");
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Split_k_partials_reduce_to_the_product(string backend, string kernel)
+    {
+        var dev = Device(backend, kernel);
+        var kind = GemmEngine.Parse(kernel);
+        var rng = new Random(9);
+        const int m = 9, n = 20, k = 300, batches = 2, splits = 4;
+        var a = GradCheck.RandomFloats(rng, batches * m * k, 1);
+        var b = GradCheck.RandomFloats(rng, batches * k * n, 1);
+        var c = GradCheck.RandomFloats(rng, batches * m * n, 1);
+        const float beta = 0.5f;
+        var expect = new double[c.Length];
+        for (int q = 0; q < batches; q++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int r = 0; r < k; r++) acc += (double)a[q * m * k + i * k + r] * b[q * k * n + r * n + j];
+                    expect[q * m * n + i * n + j] = acc + beta * c[q * m * n + i * n + j];
+                }
+        var shape = GemmEngine.Shape(m, n, k, batches, splits);
+        Assert.Equal(splits, (k + shape.KPerSplit - 1) / shape.KPerSplit); // every slice has work
+        using var da = dev.Accelerator.Allocate1D(a);
+        using var db = dev.Accelerator.Allocate1D(b);
+        using var dc = dev.Accelerator.Allocate1D(c);
+        using var partial = dev.Accelerator.Allocate1D<float>(splits * batches * m * n);
+        dev.Gemm.Launch(kind, new DenseA { V = da.View, Ld = k, BatchStride = m * k }, new DenseB { V = db.View, Ld = n, BatchStride = k * n },
+            new PartialC { V = partial.View, M = m, N = n, Batches = batches }, shape);
+        var reduce = dev.Load<GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>(TiledGemmKernels.ReduceSplits);
+        dev.Launch(reduce, batches * m * n, shape, partial.View, dc.View, n, m * n, beta);
+        Close.Assert(expect, dc.GetAsArray1D(), 1e-4, 1e-5, $"{kernel} split-K");
+    }
+
+    // Conv2d and Linear run every product (forward, data and filter gradients) through the forced tiled kernel.
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_basic(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_stride_padding(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel), new Conv2d(3, 4, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_same_padding_even_kernel_rectangular_stride(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel),
+            new Conv2d(2, 3, (4, 2), (2, 1), Padding.Same, (1, 1)), 2, new Shape(2, 7, 5));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_groups_dilation_no_bias(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_pointwise(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel), new Conv2d(6, 4, 1), 2, new Shape(6, 3, 4));
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Conv2d_filter_gradient_with_split_k(string backend, string kernel)
+    {
+        var dev = Device(backend, kernel);
+        var conv = new Conv2d(2, 3, 3, stride: 1, padding: 1);
+        // 2 images of 16x16: the reduction of the filter gradient is 512 long, so a small device splits it in two.
+        Skip.If(dev.Gemm.SplitsFor(dev.Gemm.Preference, 3, 18, 512, 1) < 2, "this device has enough multiprocessors that the shape does not split");
+        GradCheck.Layer(dev, conv, 2, new Shape(2, 16, 16));
+    }
+
+    [SkippableTheory, MemberData(nameof(Variants))]
+    public void Linear_all_three_products(string backend, string kernel) =>
+        GradCheck.Layer(Device(backend, kernel), new Linear(19, 7), 3, new Shape(19));
+
+    [SkippableFact]
+    public void Tuning_times_every_candidate_and_leaves_accumulated_gradients_intact()
+    {
+        // Two convolutions read one input, so its gradient accumulates (beta 1) across them: tuning runs into a
+        // scratch output and must not add anything to the real one.
+        using var dev = DeviceManager.OpenGroupedCpu();
+        dev.Gemm.TuneOnCpu = true;
+        var g = new Graph { Name = "fanout" };
+        var x = g.Input(new Shape(2, 5, 5), "x");
+        var a = g.Add(new Conv2d(2, 2, 3, padding: 1, name: "a"), x);
+        var b = g.Add(new Conv2d(2, 2, 3, padding: 1, name: "b"), x);
+        g.Output = g.Add(new Add(2, "sum"), a, b);
+        GradCheck.Graph(dev, g, 2);
+        Assert.Contains(dev.Gemm.Choices.Keys, k => k.StartsWith("conv.Forward", StringComparison.Ordinal));
+        Assert.Contains(dev.Gemm.Choices.Keys, k => k.StartsWith("conv.DataGrad", StringComparison.Ordinal));
+        Assert.Contains(dev.Gemm.Choices.Keys, k => k.StartsWith("conv.FilterGrad", StringComparison.Ordinal));
+        Assert.All(dev.Gemm.Timings.Values, t => Assert.Equal(GemmEngine.Candidates.Length, t.Length));
+        Assert.All(dev.Gemm.Timings.Values, t => Assert.All(t, ms => Assert.True(ms > 0)));
+    }
+
+    [Fact]
+    public void Cpu_accelerator_uses_the_direct_kernels_without_tuning()
+    {
+        var dev = Backends.Get("cpu");
+        if (dev.Gemm.Preference != GemmKernel.Auto) return; // GPUCNN_GEMM forces a family for the whole run
+        Assert.Equal(GemmKernel.Direct, dev.Gemm.Choose("any", 1, (_, _) => throw new InvalidOperationException("must not time")));
+    }
+
+    [Fact]
+    public void Unknown_kernel_name_lists_the_choices()
+    {
+        var e = Assert.Throws<ArgumentException>(() => GemmEngine.Parse("fast"));
+        Assert.Contains("tile128", e.Message);
+    }
+}
