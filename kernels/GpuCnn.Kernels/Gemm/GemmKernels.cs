@@ -60,4 +60,11 @@ public static class GemmKernels
             output[j] = beta == 0f ? acc : beta * output[j] + acc;
         }
     }
+
+    /// <summary>c[i] += bias[i mod cols] for a row-major matrix of n elements (bias after an external GEMM).</summary>
+    public static void AddRowBias(Index1D t, int n, int chunk, int cols, ArrayView<float> bias, ArrayView<float> c)
+    {
+        int end = Chunk.End(t, chunk, n);
+        for (int e = Chunk.Start(t, chunk); e < end; e++) c[e] += bias[e % cols];
+    }
 }

@@ -227,6 +227,9 @@ public sealed partial class ComputeDevice
         (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)cache.GetOrAdd(kernel.Method,
             _ => Accelerator.LoadKernel(kernel));
 
+    /// <summary>Counts a launch made outside <c>Launch</c> (e.g. a cuBLAS call).</summary>
+    internal void CountLaunch() => LaunchCount++;
+
     /// <summary>Launches an explicitly grouped kernel on this device's stream.</summary>
     public void LaunchGrouped<T1, T2, T3, T4>(Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> kernel, KernelConfig config,
         T1 a1, T2 a2, T3 a3, T4 a4)

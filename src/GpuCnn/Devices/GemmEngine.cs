@@ -3,6 +3,7 @@ using System.Diagnostics;
 using GpuCnn.Kernels.Gemm;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace GpuCnn.Devices;
 
@@ -17,6 +18,11 @@ public enum GemmKernel
     Tile64,
     /// <summary>Shared-memory tiled GEMM, 128×128 tile, 8×8 outputs per thread.</summary>
     Tile128,
+    /// <summary>
+    /// cuBLAS SGEMM (CUDA only, opt-in): dense layers call it directly, convolutions through an explicit im2col
+    /// lowering of the whole batch. TF32 tensor cores only with <see cref="GemmEngine.Tf32"/>.
+    /// </summary>
+    CuBlas,
 }
 
 /// <summary>
@@ -57,11 +63,11 @@ public sealed class GemmEngine
     /// <summary>Families tried by tuning, in order.</summary>
     public static readonly GemmKernel[] Candidates = { GemmKernel.Direct, GemmKernel.Tile64, GemmKernel.Tile128 };
 
-    /// <summary>Parses <c>auto|direct|tile64|tile128</c> (case-insensitive); null or empty gives Auto.</summary>
+    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas</c> (case-insensitive); null or empty gives Auto.</summary>
     public static GemmKernel Parse(string? name) =>
         string.IsNullOrWhiteSpace(name) ? GemmKernel.Auto
-        : Enum.TryParse<GemmKernel>(name, true, out var k) ? k
-        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128");
+        : Enum.TryParse<GemmKernel>(name, true, out var k) && Enum.IsDefined(k) ? k
+        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas");
 
     /// <summary>
     /// The family for <paramref name="key"/>. Without a forced preference, a GPU times every candidate on
@@ -69,7 +75,13 @@ public sealed class GemmEngine
     /// </summary>
     public GemmKernel Choose(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
     {
+        if (Preference == GemmKernel.CuBlas && !CuBlasReady()) return FallbackChoice(key, outputLength, run);
         if (Preference != GemmKernel.Auto) return Preference;
+        return FallbackChoice(key, outputLength, run);
+    }
+
+    GemmKernel FallbackChoice(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
+    {
         if (device.Kind == DeviceKind.Cpu && !TuneOnCpu) return GemmKernel.Direct;
         return choices.GetOrAdd(key, _ => Tune(key, outputLength, run));
     }
@@ -113,6 +125,94 @@ public sealed class GemmEngine
         var k = device.LoadGrouped(tile == 64 ? Kernels<TA, TB, TC>.Tile64 : Kernels<TA, TB, TC>.Tile128);
         var grid = new Index3D((shape.N + tile - 1) / tile, (shape.M + tile - 1) / tile, shape.Batches * shape.Splits);
         device.LaunchGrouped(k, new KernelConfig(grid, new Index3D(TiledGemmKernels.GroupSize, 1, 1)), a, b, c, shape);
+    }
+
+    // ---- cuBLAS ---------------------------------------------------------------------------------------------------
+
+    CuBlas? cublas;
+    bool cublasTried, tf32;
+
+    /// <summary>
+    /// Let cuBLAS use TF32 tensor cores (CUBLAS_TF32_TENSOR_OP_MATH): about 10 mantissa bits per product, as
+    /// PyTorch's <c>allow_tf32</c>. Off by default; it affects only the <see cref="GemmKernel.CuBlas"/> family.
+    /// </summary>
+    public bool Tf32
+    {
+        get => tf32;
+        set { tf32 = value; if (cublas is not null) cublas.MathMode = MathMode; }
+    }
+
+    CuBlasMathMode MathMode => tf32 ? (CuBlasMathMode)3 : CuBlasMathMode.DefaultMath; // 3 = CUBLAS_TF32_TENSOR_OP_MATH
+
+    /// <summary>Why cuBLAS cannot be used on this device (null while it can, or before it was first asked for).</summary>
+    public string? CuBlasProblem { get; private set; }
+
+    /// <summary>cuBLAS's version (e.g. 130100), or 0 when it is not loaded.</summary>
+    public int CuBlasVersion => cublas?.Version ?? 0;
+
+    /// <summary>
+    /// Test hook: serve the column-major SGEMM calls with the direct kernel, so the row/column-major mapping and the
+    /// convolution lowering run (and are checked) where cuBLAS is absent.
+    /// </summary>
+    internal bool CuBlasStandIn { get; set; }
+
+    /// <summary>True when cuBLAS is loaded (or stood in for); loads it on first use, recording any problem.</summary>
+    public bool CuBlasReady()
+    {
+        if (CuBlasStandIn || cublas is not null) return true;
+        if (cublasTried) return false;
+        cublasTried = true;
+        if (device.Accelerator is not CudaAccelerator cuda)
+        {
+            CuBlasProblem = $"cuBLAS needs a CUDA device; {device.Id} is {device.Kind}";
+            return false;
+        }
+        try
+        {
+            CuBlasLibrary.Register();
+            cuda.Bind();
+            cublas = new CuBlas(cuda) { Stream = (CudaStream)device.Stream };
+            cublas.MathMode = MathMode;
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException
+                                    or TypeInitializationException or ILGPU.Runtime.Cuda.CudaException)
+        {
+            CuBlasProblem = $"cuBLAS could not be loaded ({e.GetType().Name}: {e.Message}); using the ILGPU kernels";
+            cublas = null;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Row-major C[M,N] = alpha·op(A)·op(B) + beta·C through cuBLAS (which is column-major: it computes Cᵀ = op(B)ᵀ·op(A)ᵀ
+    /// on the same memory). <see cref="CuBlasReady"/> must have returned true.
+    /// </summary>
+    public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, ArrayView<float> a, int lda,
+        ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
+    {
+        if (m <= 0 || n <= 0) return;
+        ColumnMajorSgemm(transB, transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc);
+    }
+
+    void ColumnMajorSgemm(bool transA, bool transB, int m, int n, int k, float alpha, ArrayView<float> a, int lda,
+        ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
+    {
+        device.CountLaunch();
+        if (cublas is not null)
+        {
+            cublas.Gemm(transA ? CuBlasOperation.Transpose : CuBlasOperation.NonTranspose,
+                transB ? CuBlasOperation.Transpose : CuBlasOperation.NonTranspose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        if (!CuBlasStandIn) throw new InvalidOperationException(CuBlasProblem ?? "cuBLAS is not loaded");
+        // Column-major X with leading dimension ld is row-major Xᵀ: Cᵀ[n,m] = op(B)ᵀ·op(A)ᵀ, row-major.
+        var p = new GemmParams
+        {
+            M = n, N = m, K = k, TransA = transB ? 1 : 0, TransB = transA ? 1 : 0, Lda = ldb, Ldb = lda, Ldc = ldc, Alpha = alpha, Beta = beta,
+        };
+        var gemm = device.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
+        device.Launch(gemm, m * n, p, b, a, c, 0, c);
     }
 
     // One delegate per instantiation, so a launch allocates nothing.

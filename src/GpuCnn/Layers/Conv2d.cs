@@ -18,6 +18,10 @@ public sealed class Conv2d : Layer
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwdData, bwdFilter;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? bwdBias;
     Action<AcceleratorStream, Index1D, int, int, GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>? reduce;
+    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>>? im2col;
+    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? col2im;
+    Action<AcceleratorStream, Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>? toChannelMajor;
+    Action<AcceleratorStream, Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? toBatchMajor;
     // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
     readonly Dictionary<(Op, int), GemmKernel> picked = new();
 
@@ -135,6 +139,10 @@ public sealed class Conv2d : Layer
             pw ? ConvKernels.PointwiseBackwardFilter : ConvKernels.BackwardFilter);
         bwdBias = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardBias);
         reduce = device.Load<GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>(TiledGemmKernels.ReduceSplits);
+        im2col = device.Load<ConvParams, ArrayView<float>, ArrayView<float>>(LoweringKernels.Im2Col);
+        col2im = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(LoweringKernels.Col2Im);
+        toChannelMajor = device.Load<int, int, int, ArrayView<float>, ArrayView<float>>(LoweringKernels.BatchToChannelMajor);
+        toBatchMajor = device.Load<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LoweringKernels.ChannelToBatchMajor);
         picked.Clear();
     }
 
@@ -155,6 +163,11 @@ public sealed class Conv2d : Layer
     {
         int taps = p.KH * p.KW;
         var gemm = Device.Gemm;
+        if (kind == GemmKernel.CuBlas)
+        {
+            RunLowered(op, p, a, b, bias, dst, beta);
+            return;
+        }
         switch (op)
         {
             case Op.Forward when kind == GemmKernel.Direct:
@@ -195,6 +208,61 @@ public sealed class Conv2d : Layer
                 gemm.Launch(kind, A, B, new PartialC { V = partial.View, M = m, N = n, Batches = p.G }, shape);
                 Device.Launch(reduce!, p.G * m * n, shape, partial.View, dst, n, m * n, beta);
                 Device.Return(partial);
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The cuBLAS path: explicit im2col lowering of the whole batch into pooled scratch, one SGEMM per group, and
+    /// layout permutes (see <see cref="LoweringKernels"/>).
+    /// </summary>
+    void RunLowered(Op op, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta)
+    {
+        var blas = Device.Gemm;
+        int plane = p.OH * p.OW, np = p.N * plane, rows = p.CPerGroup * p.KH * p.KW, kg = p.KPerGroup;
+        long colLength = (long)p.G * rows * np;
+        if (colLength > int.MaxValue)
+            throw new InvalidOperationException($"{Name}: the im2col matrix of {colLength:N0} values exceeds one buffer; use a smaller batch or --gemm auto");
+        switch (op)
+        {
+            case Op.Forward:
+            {
+                var col = Device.Rent(colLength);
+                var t = Device.Rent((long)p.K * np);
+                Device.Launch(im2col!, (int)colLength, p, a, col.View);
+                for (int g = 0; g < p.G; g++)
+                    blas.Sgemm(false, false, kg, np, rows, 1f, b.SubView((long)g * kg * rows, (long)kg * rows), rows,
+                        col.View.SubView((long)g * rows * np, (long)rows * np), np, 0f, t.View.SubView((long)g * kg * np, (long)kg * np), np);
+                Device.Launch(toBatchMajor!, p.K * np, p.N, p.K, plane, t.View, dst, Bias is null ? dst : bias, Bias is null ? 0 : 1);
+                Device.Return(t);
+                Device.Return(col);
+                break;
+            }
+            case Op.DataGrad: // a = dy, b = w
+            {
+                var dyT = Device.Rent((long)p.K * np);
+                var colGrad = Device.Rent(colLength);
+                Device.Launch(toChannelMajor!, p.K * np, p.N, p.K, plane, a, dyT.View);
+                for (int g = 0; g < p.G; g++)
+                    blas.Sgemm(true, false, rows, np, kg, 1f, b.SubView((long)g * kg * rows, (long)kg * rows), rows,
+                        dyT.View.SubView((long)g * kg * np, (long)kg * np), np, 0f, colGrad.View.SubView((long)g * rows * np, (long)rows * np), np);
+                Device.Launch(col2im!, p.N * p.C * p.H * p.W, p, colGrad.View, dst, beta);
+                Device.Return(colGrad);
+                Device.Return(dyT);
+                break;
+            }
+            case Op.FilterGrad: // a = x, b = dy
+            {
+                var col = Device.Rent(colLength);
+                var dyT = Device.Rent((long)p.K * np);
+                Device.Launch(im2col!, (int)colLength, p, a, col.View);
+                Device.Launch(toChannelMajor!, p.K * np, p.N, p.K, plane, b, dyT.View);
+                for (int g = 0; g < p.G; g++)
+                    blas.Sgemm(false, true, kg, rows, np, 1f, dyT.View.SubView((long)g * kg * np, (long)kg * np), np,
+                        col.View.SubView((long)g * rows * np, (long)rows * np), np, beta, dst.SubView((long)g * kg * rows, (long)kg * rows), rows);
+                Device.Return(dyT);
+                Device.Return(col);
                 break;
             }
         }

@@ -14,6 +14,7 @@ public sealed class Linear : Layer
 {
     Action<AcceleratorStream, Index1D, int, int, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>? gemm;
     Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, float>? colSum;
+    Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, ArrayView<float>>? addBias;
     // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
     readonly Dictionary<(Op, int), GemmKernel> picked = new();
 
@@ -59,6 +60,7 @@ public sealed class Linear : Layer
     {
         gemm = device.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
         colSum = device.Load<int, int, ArrayView<float>, ArrayView<float>, float>(GemmKernels.ColumnSum);
+        addBias = device.Load<int, ArrayView<float>, ArrayView<float>>(GemmKernels.AddRowBias);
         picked.Clear();
     }
 
@@ -77,6 +79,12 @@ public sealed class Linear : Layer
         if (kind == GemmKernel.Direct)
         {
             Device.Launch(gemm!, p.M * p.N, p, a, b, hasBias ? bias : b, hasBias ? 1 : 0, c);
+            return;
+        }
+        if (kind == GemmKernel.CuBlas)
+        {
+            Device.Gemm.Sgemm(p.TransA != 0, p.TransB != 0, p.M, p.N, p.K, p.Alpha, a, p.Lda, b, p.Ldb, p.Beta, c, p.Ldc);
+            if (hasBias) Device.Launch(addBias!, p.M * p.N, p.N, bias, c); // C is dense here (Ldc = N)
             return;
         }
         var A = new DenseA { V = a, Ld = p.Lda, Trans = p.TransA };

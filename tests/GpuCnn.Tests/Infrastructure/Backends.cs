@@ -38,6 +38,20 @@ public static class Backends
         return dev;
     }
 
+    /// <summary>
+    /// A device of <paramref name="kind"/> on the cuBLAS path (SGEMM, and im2col lowering for convolutions). CUDA uses
+    /// the real library and skips when it cannot load; elsewhere a stand-in serves the same column-major calls.
+    /// </summary>
+    public static ComputeDevice CuBlas(string kind)
+    {
+        if (kind != "cpu") Get(kind);
+        var dev = Open.GetOrAdd($"{kind}#cublas", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open(kind))).Value;
+        dev.Gemm.Preference = GemmKernel.CuBlas;
+        if (kind == "cuda") Skip.IfNot(dev.Gemm.CuBlasReady(), dev.Gemm.CuBlasProblem);
+        else dev.Gemm.CuBlasStandIn = true;
+        return dev;
+    }
+
     /// <summary>A second, independent CPU accelerator (a stand-in for a second GPU).</summary>
     public static ComputeDevice SecondCpu => Open.GetOrAdd("cpu#2", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open("cpu:1"))).Value;
 }

@@ -1,0 +1,54 @@
+using GpuCnn.Devices;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+using GpuCnn.Tests.Infrastructure;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+/// <summary>
+/// The cuBLAS path of Linear and Conv2d: the row-major to column-major mapping, the im2col/col2im lowering and the
+/// layout permutes, against double references and gradient checks. On CUDA it calls cuBLAS itself; on the CPU the
+/// same column-major calls go to a stand-in, so everything but the library call is checked without a GPU.
+/// </summary>
+public class CuBlasPathTests
+{
+    public static TheoryData<string> Kinds => new() { "cpu", "cuda" };
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Linear(string kind) =>
+        GradCheck.Layer(Backends.CuBlas(kind), new Linear(19, 7), 3, new Shape(19));
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Conv2d_basic(string kind) =>
+        GradCheck.Layer(Backends.CuBlas(kind), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Conv2d_stride_padding(string kind) =>
+        GradCheck.Layer(Backends.CuBlas(kind), new Conv2d(3, 4, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Conv2d_same_padding_rectangular(string kind) =>
+        GradCheck.Layer(Backends.CuBlas(kind), new Conv2d(2, 3, (4, 2), (2, 1), Padding.Same, (1, 1)), 2, new Shape(2, 7, 5));
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Conv2d_groups_dilation_no_bias(string kind) =>
+        GradCheck.Layer(Backends.CuBlas(kind), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
+
+    [SkippableTheory, MemberData(nameof(Kinds))]
+    public void Conv2d_alexnet_conv1_geometry(string kind) =>
+        // 11x11, stride 4, padding 2: col2im's stride-divisibility test on a large stride.
+        GradCheck.Layer(Backends.CuBlas(kind), new Conv2d(3, 2, 11, stride: 4, padding: 2), 1, new Shape(3, 23, 23));
+
+    [Fact]
+    public void Cpu_without_stand_in_falls_back_to_own_kernels_with_a_reason()
+    {
+        using var dev = DeviceManager.Open("cpu");
+        dev.Gemm.Preference = GemmKernel.CuBlas;
+        Assert.False(dev.Gemm.CuBlasReady());
+        Assert.Contains("CUDA", dev.Gemm.CuBlasProblem);
+        Assert.Equal(GemmKernel.Direct, dev.Gemm.Choose("k", 1, (_, _) => throw new InvalidOperationException("must not time")));
+        // And a layer still computes correctly on the fallback.
+        GradCheck.Layer(dev, new Conv2d(2, 3, 3), 2, new Shape(2, 5, 5));
+    }
+}
