@@ -9,11 +9,14 @@ using GpuCnn.Perf;
 //   GPUCNN_BENCH_DEVICE=cpu dotnet run -c Release --project perf/GpuCnn.Perf -- kernels
 // End-to-end training throughput runs through the CLI's runner, which this forwards to:
 //   dotnet run -c Release --project perf/GpuCnn.Perf -- e2e lenet5 --batch-size 64 --steps 100 --device cpu --metrics m.json
+//   dotnet run -c Release --project perf/GpuCnn.Perf -- sgemm --size 4096 --device cuda [--metrics m.json]
+if (args.Length > 0 && args[0] == "sgemm")
+    return SgemmBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "e2e")
     return GpuCnn.Cli.CommandLine.Run(["bench", .. args[1..]], Console.Out, Console.Error);
 if (args.Length == 0 || args[0] != "kernels")
 {
-    Console.Error.WriteLine("usage: GpuCnn.Perf kernels [BenchmarkDotNet args] | e2e MODEL [gpucnn bench options]");
+    Console.Error.WriteLine("usage: GpuCnn.Perf kernels [BenchmarkDotNet args] | e2e MODEL [gpucnn bench options] | sgemm [--size N] [--device D] [--reps R] [--metrics F]");
     return 2;
 }
 bool quick = args.Contains("--short");

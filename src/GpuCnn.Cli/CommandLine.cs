@@ -22,10 +22,11 @@ public static class CommandLine
                         [--no-decay-bias] [--steps N] [--train-limit N]
                         [--data mnist|cifar10|synthetic|DIR] [--data-dir DIR] [--image-size N] [--classes K]
                         [--synthetic-count N] [--augment] [--device D | --devices D,D,... [--placement P]]
-                        [--metrics FILE.json] [--save FILE]
+                        [--gemm G] [--tf32] [--metrics FILE.json] [--save FILE]
           eval MODEL    --load FILE [--batch-size B] [--device D] [--data ...] [--data-dir DIR] [--metrics FILE.json]
           bench MODEL   [--batch-size B] [--steps N] [--warmup N] [--image-size N] [--classes K]
-                        [--device D | --devices D,D,... [--placement P]] [--metrics FILE.json] [--profile]
+                        [--device D | --devices D,D,... [--placement P]] [--gemm G] [--tf32]
+                        [--metrics FILE.json] [--profile]
           summary MODEL [--image-size N] [--classes K] [--devices D,D,... --placement P [--batch-size B]]
           devices
 
@@ -34,11 +35,27 @@ public static class CommandLine
                 --data-dir), cifar10 (the binary batches in --data-dir), synthetic (seeded images of --image-size,
                 --classes classes), or a folder of MNIST IDX files. --steps N stops after N optimiser steps and records
                 the loss of every step. P: single, towers, or NODE=DEVICE[,...].
+        G: the kernels of convolutions and fully connected layers: auto (default: timed per shape on GPUs, direct on
+           the CPU accelerator), direct, tile64, tile128, or cublas (CUDA only; falls back with a reason elsewhere).
+           --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas).
         SPEC: constant, step:N[:gamma], multistep:a,b,...[:gamma], cosine[:etaMin], each optionally after warmup:N+
               (e.g. warmup:2+cosine). Default: step:4:0.3. The default --lr depends on the model and the batch size.
         """;
 
-    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias" };
+    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32" };
+
+    /// <summary>One line on the GEMM kernels a device uses, including why cuBLAS was not used when it was asked for.</summary>
+    static string GemmLine(ComputeDevice d)
+    {
+        var g = d.Gemm;
+        string mode = g.Preference == GemmKernel.CuBlas && g.CuBlasReady()
+            ? $"cublas {g.CuBlasVersion}{(g.Tf32 ? " (tf32)" : " (fp32)")}{(CuBlasLibrary.LoadedName is { } n ? $" from {n}" : "")}"
+            : g.Preference.ToString().ToLowerInvariant();
+        string problem = g.Preference == GemmKernel.CuBlas && g.CuBlasProblem is { } p ? $"; {p}" : "";
+        var counts = g.Choices.Values.GroupBy(v => v).Select(x => $"{x.Key.ToString().ToLowerInvariant()} x{x.Count()}");
+        string chosen = g.Choices.Count > 0 ? $"; tuned: {string.Join(", ", counts)}" : "";
+        return $"gemm on {d.Id}: {mode}{problem}{chosen}";
+    }
 
     /// <summary>Runs a command; returns the process exit code. Errors print one line, never a stack trace.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -149,8 +166,22 @@ public static class CommandLine
         // Validate every spec before opening any accelerator.
         foreach (var spec in specs) DeviceManager.Resolve(spec);
         Placement.Apply(graph, placement ?? "single", specs.Length);
+        string? gemmName = a.String("gemm");
+        bool tf32 = a.Has("tf32");
+        GemmKernel gemm;
+        try { gemm = GemmEngine.Parse(gemmName); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (tf32 && gemmName is null) gemm = GemmKernel.CuBlas; // TF32 exists only on cuBLAS's tensor-core path
+        if (tf32 && gemm != GemmKernel.CuBlas)
+            throw new UsageException("--tf32 needs --gemm cublas: the ILGPU kernels compute in fp32");
         var devices = new List<ComputeDevice>();
-        foreach (var spec in specs) devices.Add(DeviceManager.Open(spec));
+        foreach (var spec in specs)
+        {
+            var d = DeviceManager.Open(spec);
+            if (gemmName is not null || tf32) d.Gemm.Preference = gemm;
+            d.Gemm.Tf32 = tf32;
+            devices.Add(d);
+        }
         return devices;
     }
 
@@ -194,6 +225,7 @@ public static class CommandLine
             var ex = trainer.Executor;
             o.WriteLine($"model: {graph.Name}, {graph.ParameterCount:N0} parameters, planned activation memory {ex.PeakActivationBytes / 1024.0:F0} KiB " +
                         $"(without reuse {ex.UnplannedActivationBytes / 1024.0:F0} KiB)");
+            foreach (var d in devices.Where(d => d.Gemm.Preference != GemmKernel.Auto)) o.WriteLine(GemmLine(d));
             long crossing = ex.TransferBytesPerStep.Sum(t => t.Bytes);
             if (devices.Count > 1) o.WriteLine($"placement: {ex.TransferBytesPerStep.Count} transfers, {crossing:N0} bytes cross devices per step");
             var results = trainer.Fit(train, test, new ProgressPrinter(o), r =>
@@ -337,6 +369,7 @@ public static class CommandLine
             o.WriteLine($"device{(devices.Count > 1 ? "s" : "")}: {string.Join(", ", devices)}");
             o.WriteLine($"{graph.Name} training, batch {batch}, {defChannels}x{size}x{size}: {steps} steps in {secs:F3} s = {secs / steps * 1000:F3} ms/step, " +
                         $"{ips:G4} img/s (final mean loss {l / Math.Max(1, n):F4})");
+            foreach (var d in devices) o.WriteLine(GemmLine(d));
             if (profile)
             {
                 o.WriteLine("per-step profile (synchronised after each step of the schedule, so the sum exceeds a normal step):");
@@ -349,6 +382,8 @@ public static class CommandLine
                     ["batch_size"] = batch, ["image_size"] = size, ["steps"] = steps, ["warmup"] = warmup, ["seconds"] = secs,
                     ["ms_per_step"] = secs / steps * 1000, ["images_per_second"] = ips, ["peak_activation_bytes"] = ex.PeakActivationBytes,
                     ["bytes_transferred_per_step"] = ex.TransferBytesPerStep.Sum(t => t.Bytes),
+                    ["gemm"] = devices.Select(GemmLine).ToList(),
+                    ["gemm_choices"] = devices.SelectMany(d => d.Gemm.Choices.Select(kv => $"{d.Id} {kv.Key}: {kv.Value}")).ToList(),
                 });
         }
         finally

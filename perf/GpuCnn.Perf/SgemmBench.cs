@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GpuCnn.Devices;
+using GpuCnn.Kernels.Gemm;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Perf;
+
+/// <summary>
+/// Square SGEMM C = A·B (row-major, fp32) with each GEMM family of a device, validated against a double-precision
+/// reference on sampled entries before it is timed:
+///   GpuCnn.Perf sgemm [--size 4096] [--device cuda] [--reps 20] [--metrics FILE.json]
+/// Prints GFLOP/s per family (cuBLAS fp32 and TF32 where CUDA and the library are present).
+/// </summary>
+public static class SgemmBench
+{
+    public static int Run(string[] args)
+    {
+        string Arg(string name, string def) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : def; }
+        int n = int.Parse(Arg("size", "4096")), reps = int.Parse(Arg("reps", "20"));
+        string deviceSpec = Arg("device", "auto");
+        string? metrics = Arg("metrics", "") is { Length: > 0 } m ? m : null;
+        using var dev = DeviceManager.Open(deviceSpec);
+        Console.WriteLine($"device: {dev}; SGEMM {n}x{n}x{n}, fp32, {reps} timed runs after one warm-up");
+        var rng = new Random(1);
+        var a = new float[(long)n * n];
+        var b = new float[(long)n * n];
+        for (long i = 0; i < a.LongLength; i++) { a[i] = (float)(rng.NextDouble() * 2 - 1); b[i] = (float)(rng.NextDouble() * 2 - 1); }
+        using var da = dev.Accelerator.Allocate1D(a);
+        using var db = dev.Accelerator.Allocate1D(b);
+        using var dc = dev.Accelerator.Allocate1D<float>((long)n * n);
+        double flops = 2.0 * n * n * n;
+        var results = new List<Dictionary<string, object?>>();
+        var families = new List<(string Name, Action Run)>();
+        var p = new GemmParams { M = n, N = n, K = n, Lda = n, Ldb = n, Ldc = n, Alpha = 1, Beta = 0 };
+        var direct = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
+        if (n <= 2048 || dev.Kind == DeviceKind.Cpu)
+            families.Add(("direct", () => dev.Launch(direct, n * n, p, da.View, db.View, dc.View, 0, dc.View)));
+        if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
+            foreach (var kind in new[] { GemmKernel.Tile64, GemmKernel.Tile128 })
+                families.Add((kind.ToString().ToLowerInvariant(), () => dev.Gemm.Launch(kind,
+                    new DenseA { V = da.View, Ld = n }, new DenseB { V = db.View, Ld = n },
+                    new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n))));
+        else
+            Console.WriteLine($"tile64/tile128: skipped, {dev.Id} allows {dev.Accelerator.MaxNumThreadsPerGroup} threads per group (the CPU accelerator is shaped for the direct kernels)");
+        if (dev.Gemm.CuBlasReady())
+        {
+            families.Add(("cublas-fp32", () => { dev.Gemm.Tf32 = false; dev.Gemm.Sgemm(false, false, n, n, n, 1, da.View, n, db.View, n, 0, dc.View, n); }));
+            families.Add(("cublas-tf32", () => { dev.Gemm.Tf32 = true; dev.Gemm.Sgemm(false, false, n, n, n, 1, da.View, n, db.View, n, 0, dc.View, n); }));
+        }
+        else Console.WriteLine($"cublas: skipped, {dev.Gemm.CuBlasProblem}");
+
+        // Sampled entries of the double reference: validation before timing.
+        var sample = Enumerable.Range(0, 64).Select(_ => (I: rng.Next(n), J: rng.Next(n))).ToArray();
+        var expect = sample.Select(s => { double acc = 0; for (int k = 0; k < n; k++) acc += (double)a[(long)s.I * n + k] * b[(long)k * n + s.J]; return acc; }).ToArray();
+        foreach (var (name, run) in families)
+        {
+            dc.MemSetToZero(dev.Stream);
+            run();
+            dev.Synchronize();
+            var c = dc.GetAsArray1D();
+            double worst = 0;
+            bool tf32 = name.EndsWith("tf32", StringComparison.Ordinal);
+            for (int s = 0; s < sample.Length; s++)
+            {
+                double got = c[(long)sample[s].I * n + sample[s].J];
+                // fp32 accumulation over n products of magnitude <= 1; TF32 keeps 10 mantissa bits per product.
+                double tol = (tf32 ? 2e-3 : 1e-5) * Math.Sqrt(n) * 4 + 1e-4 * Math.Abs(expect[s]);
+                worst = Math.Max(worst, Math.Abs(got - expect[s]) / tol);
+            }
+            bool ok = worst <= 1;
+            var sw = Stopwatch.StartNew();
+            for (int r = 0; r < reps; r++) run();
+            dev.Synchronize();
+            double secs = sw.Elapsed.TotalSeconds / reps;
+            double gflops = flops / secs / 1e9;
+            Console.WriteLine($"{name,-12} {secs * 1000,10:F3} ms  {gflops,10:F1} GFLOP/s  {(ok ? "valid" : $"INVALID (error {worst:F1}x tolerance)")}");
+            results.Add(new() { ["kernel"] = name, ["ms"] = secs * 1000, ["gflops"] = gflops, ["valid"] = ok });
+        }
+        if (metrics is not null)
+            File.WriteAllText(metrics, JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["device"] = dev.Id, ["device_name"] = dev.Name, ["size"] = n, ["reps"] = reps, ["results"] = results,
+                ["cublas_version"] = dev.Gemm.CuBlasVersion, ["cublas_library"] = CuBlasLibrary.LoadedName,
+            }, new JsonSerializerOptions { WriteIndented = true }));
+        return results.All(r => (bool)r["valid"]!) ? 0 : 1;
+    }
+}
