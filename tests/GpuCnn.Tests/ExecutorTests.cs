@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using GpuCnn.Graphs;
 using GpuCnn.Layers;
 using GpuCnn.Models;
@@ -213,5 +214,43 @@ public class ExecutorTests
             Assert.NotEmpty(ex.TransferBytesPerStep);
         Assert.Equal(l1, l2);
         for (int i = 0; i < single.Count; i++) Assert.Equal(single[i], two[i]);
+    }
+}
+
+/// <summary>The non-blocking uploader GPUs use for inputs and labels.</summary>
+public class StagedUploadTests
+{
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Uploads_arrive_in_order_through_both_slots_and_survive_a_length_change(string backend)
+    {
+        var dev = Backends.Get(backend);
+        using var up = new GpuCnn.Devices.StagedUpload<float>(dev);
+        using var a = dev.Accelerator.Allocate1D<float>(5);
+        using var b = dev.Accelerator.Allocate1D<float>(3);
+        var results = new List<float[]>();
+        for (int round = 0; round < 5; round++)
+        {
+            var data = Enumerable.Range(0, 5).Select(i => round * 10f + i).ToArray();
+            up.Upload(data, a.View);
+            // The caller may overwrite its array at once: the data was staged.
+            Array.Fill(data, -1f);
+            results.Add(a.GetAsArray1D());
+        }
+        for (int round = 0; round < 5; round++)
+            Assert.Equal(Enumerable.Range(0, 5).Select(i => round * 10f + i), results[round]);
+        // Back-to-back uploads with no read between: slot reuse must wait for the copy two uploads earlier.
+        var targets = Enumerable.Range(0, 4).Select(_ => dev.Accelerator.Allocate1D<float>(5)).ToList();
+        var src = new float[5];
+        for (int t = 0; t < targets.Count; t++)
+        {
+            Array.Fill(src, t + 0.5f);
+            up.Upload(src, targets[t].View);
+        }
+        for (int t = 0; t < targets.Count; t++)
+            Assert.All(targets[t].GetAsArray1D(), v => Assert.Equal(t + 0.5f, v));
+        targets.ForEach(t => t.Dispose());
+        up.Upload(new float[] { 7, 8, 9 }, b.View);
+        Assert.Equal(new float[] { 7, 8, 9 }, b.GetAsArray1D());
+        Assert.Throws<ArgumentException>(() => up.Upload(new float[4], b.View));
     }
 }

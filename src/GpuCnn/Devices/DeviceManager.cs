@@ -34,7 +34,8 @@ public static class DeviceManager
         {
             try { b.Cuda(); } catch (Exception e) when (IsDriverProblem(e)) { }
             try { b.OpenCL(_ => true); } catch (Exception e) when (IsDriverProblem(e)) { }
-            b.CPU(cpu).CPU(GroupedCpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
+            // Profiling enables stream markers (events), which StagedUpload uses to reuse page-locked buffers.
+            b.CPU(cpu).CPU(GroupedCpu).EnableAlgorithms().Profiling().Optimize(OptimizationLevel.O2);
         });
         var list = new List<DeviceInfo>();
         int cudaIdx = 0, clIdx = 0, cpuIdx = 0;

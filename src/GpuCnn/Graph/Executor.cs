@@ -78,6 +78,9 @@ public sealed class Executor : IDisposable
     readonly Node output;
     readonly int classes;
     readonly MemoryBuffer1D<int, Stride1D.Dense> labels;
+    // Uploads that do not synchronise the stream (one per graph input, and the labels), created on first use.
+    readonly Dictionary<int, StagedUpload<float>> inputUploads = new();
+    StagedUpload<int>? labelUpload;
     readonly MemoryBuffer1D<float, Stride1D.Dense> lossRows, correctRows;
     readonly MemoryBuffer1D<double, Stride1D.Dense> stats;
     readonly Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? lossKernel;
@@ -333,7 +336,14 @@ public sealed class Executor : IDisposable
         var node = order.Where(n => n.IsInput).ElementAt(index);
         if (batch.Length != s.Buffer.Size)
             throw new ShapeMismatchException($"input '{node.Name}'", $"{node.Shape.WithBatch(BatchSize)} ({s.Buffer.Size} values)", $"{batch.Length} values");
-        s.View.CopyFromCPU(devices[s.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batch), batch.Length);
+        var dev = devices[s.Device];
+        if (dev.Kind == DeviceKind.Cpu) // the CPU accelerator runs in order on the host anyway: nothing to overlap
+        {
+            s.View.CopyFromCPU(dev.Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batch), batch.Length);
+            return;
+        }
+        if (!inputUploads.TryGetValue(index, out var up)) inputUploads[index] = up = new StagedUpload<float>(dev);
+        up.Upload(batch, s.View);
     }
 
     /// <summary>Uploads the labels for <see cref="ComputeLoss"/>; a label &lt; 0 marks a padding row.</summary>
@@ -349,7 +359,11 @@ public sealed class Executor : IDisposable
             if (l >= 0) valid++;
         }
         validLabels = valid;
-        labels.View.CopyFromCPU(devices[output.Device].Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batchLabels), batchLabels.Length);
+        var dev = devices[output.Device];
+        if (dev.Kind == DeviceKind.Cpu)
+            labels.View.CopyFromCPU(dev.Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batchLabels), batchLabels.Length);
+        else
+            (labelUpload ??= new StagedUpload<int>(dev)).Upload(batchLabels, labels.View);
     }
 
     /// <summary>
@@ -559,6 +573,8 @@ public sealed class Executor : IDisposable
     /// <summary>Frees the arenas (and the parameters, when this executor created them).</summary>
     public void Dispose()
     {
+        foreach (var up in inputUploads.Values) up.Dispose();
+        labelUpload?.Dispose();
         foreach (var st in steps) st.Pinned?.Dispose();
         foreach (var a in arenas) a?.Dispose();
         labels.Dispose();
