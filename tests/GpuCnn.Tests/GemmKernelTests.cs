@@ -18,8 +18,9 @@ public class GemmKernelTests
         const int m = 5, n = 7, k = 9;
         foreach (int ta in new[] { 0, 1 })
         foreach (int tb in new[] { 0, 1 })
-        foreach (int hasBias in new[] { 0, 1 })
+        foreach (int epilogue in new[] { 0, 1, 2, 3 }) // bit 1 bias, bit 2 ReLU
         {
+            int hasBias = epilogue & 1;
             int lda = (ta != 0 ? m : k) + 2, ldb = (tb != 0 ? k : n) + 1, ldc = n + 3;
             var a = GradCheck.RandomFloats(rng, (ta != 0 ? k : m) * lda, 1);
             var b = GradCheck.RandomFloats(rng, (tb != 0 ? n : k) * ldb, 1);
@@ -33,7 +34,8 @@ public class GemmKernelTests
                     double acc = 0;
                     for (int q = 0; q < k; q++)
                         acc += (double)(ta != 0 ? a[q * lda + i] : a[i * lda + q]) * (tb != 0 ? b[j * ldb + q] : b[q * ldb + j]);
-                    expect[i * ldc + j] = alpha * acc + (hasBias != 0 ? bias[j] : 0) + beta * c[i * ldc + j];
+                    double v = alpha * acc + (hasBias != 0 ? bias[j] : 0) + beta * c[i * ldc + j];
+                    expect[i * ldc + j] = (epilogue & 2) != 0 ? Math.Max(0, v) : v;
                 }
             using var da = dev.Accelerator.Allocate1D(a);
             using var db = dev.Accelerator.Allocate1D(b);
@@ -42,11 +44,11 @@ public class GemmKernelTests
             var p = new GemmParams { M = m, N = n, K = k, TransA = ta, TransB = tb, Lda = lda, Ldb = ldb, Ldc = ldc, Alpha = alpha, Beta = beta };
             // Launch over every element of C including the padding columns, which the kernel must skip: it only
             // writes rows×N, so cover exactly M·N elements and check the padding is untouched.
-            dev.Launch(gemm, m * n, p, da.View, db.View, dbias.View, hasBias, dc.View);
+            dev.Launch(gemm, m * n, p, da.View, db.View, dbias.View, epilogue, dc.View);
             var got = dc.GetAsArray1D();
             for (int i = 0; i < m; i++)
                 for (int j = n; j < ldc; j++) expect[i * ldc + j] = c[i * ldc + j];
-            Close.Assert(expect, got, 1e-5, 1e-5, $"gemm transA={ta} transB={tb} bias={hasBias}");
+            Close.Assert(expect, got, 1e-5, 1e-5, $"gemm transA={ta} transB={tb} epilogue={epilogue}");
         }
     }
 

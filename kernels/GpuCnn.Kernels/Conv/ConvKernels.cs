@@ -14,9 +14,12 @@ namespace GpuCnn.Kernels.Conv;
 /// </summary>
 public static class ConvKernels
 {
-    /// <summary>Forward pass; one output element per loop iteration. <paramref name="hasBias"/> is 0 or 1.</summary>
+    /// <summary>
+    /// Forward pass; one output element per loop iteration. <paramref name="epilogue"/>: bit 1 adds the bias, bit 2
+    /// applies ReLU (an activation fused into the convolution).
+    /// </summary>
     public static void Forward(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias, ArrayView<float> y)
+        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
     {
         int end = Chunk.End(t, chunk, n);
         int cpg = p.C / p.G, kpg = p.K / p.G;
@@ -29,7 +32,7 @@ public static class ConvKernels
             int k = r % p.K;
             int nn = r / p.K;
             int c0 = (k / kpg) * cpg;
-            float acc = hasBias != 0 ? b[k] : 0f;
+            float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             int iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
             // Kernel taps that land inside the input; clipping once keeps the inner loop free of bounds tests.
             int kyLo = CeilDivNonNeg(-iy0, p.DH), kyHi = FloorDivClamp(p.H - 1 - iy0, p.DH, p.KH - 1);
@@ -46,7 +49,7 @@ public static class ConvKernels
                         acc += w[wRow + kx] * x[xRow + kx * p.DW];
                 }
             }
-            y[o] = acc;
+            y[o] = (epilogue & 2) != 0 && acc < 0f ? 0f : acc;
         }
     }
 
@@ -105,7 +108,7 @@ public static class ConvKernels
     /// y[n,k,s] = b[k] + Σ_c w[k,c] · x[n,c0+c,s]. No tap loops and no bounds tests.
     /// </summary>
     public static void PointwiseForward(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias, ArrayView<float> y)
+        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
     {
         int end = Chunk.End(t, chunk, n);
         int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
@@ -116,9 +119,9 @@ public static class ConvKernels
             int k = r % p.K;
             int nn = r / p.K;
             int xi = (nn * p.C + (k / kpg) * cpg) * plane + s, wi = k * cpg;
-            float acc = hasBias != 0 ? b[k] : 0f;
+            float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             for (int c = 0; c < cpg; c++, xi += plane) acc += w[wi + c] * x[xi];
-            y[o] = acc;
+            y[o] = (epilogue & 2) != 0 && acc < 0f ? 0f : acc;
         }
     }
 

@@ -70,16 +70,20 @@ public static class LoweringKernels
         }
     }
 
-    /// <summary>dst[(img·K + k)·P + pix] = src[(k·N + img)·P + pix] (+ bias[k]): KNP to NKP; n = N·K·P.</summary>
+    /// <summary>
+    /// dst[(img·K + k)·P + pix] = src[(k·N + img)·P + pix]: KNP to NKP; n = N·K·P. <paramref name="epilogue"/>:
+    /// bit 1 adds bias[k], bit 2 applies ReLU.
+    /// </summary>
     public static void ChannelToBatchMajor(Index1D t, int n, int chunk, int batch, int channels, int plane,
-        ArrayView<float> src, ArrayView<float> dst, ArrayView<float> bias, int hasBias)
+        ArrayView<float> src, ArrayView<float> dst, ArrayView<float> bias, int epilogue)
     {
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int pix = e % plane, r = e / plane, k = r % channels, img = r / channels;
             float v = src[(k * batch + img) * plane + pix];
-            dst[e] = hasBias != 0 ? v + bias[k] : v;
+            if ((epilogue & 1) != 0) v += bias[k];
+            dst[e] = (epilogue & 2) != 0 && v < 0f ? 0f : v;
         }
     }
 }

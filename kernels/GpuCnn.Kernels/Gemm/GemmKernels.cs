@@ -26,9 +26,12 @@ public struct GemmParams
 /// </summary>
 public static class GemmKernels
 {
-    /// <summary>One C element per loop iteration; <paramref name="hasBias"/> adds bias[column].</summary>
+    /// <summary>
+    /// One C element per loop iteration. <paramref name="epilogue"/>: bit 1 adds bias[column], bit 2 applies ReLU
+    /// last (a fused activation).
+    /// </summary>
     public static void Gemm(Index1D t, int n, int chunk, GemmParams p,
-        ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, int hasBias, ArrayView<float> c)
+        ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, int epilogue, ArrayView<float> c)
     {
         int end = Chunk.End(t, chunk, n);
         // Strides of op(A) along k and m, and of op(B) along k and j, so the inner loop has no branches.
@@ -42,9 +45,10 @@ public static class GemmKernels
             for (int k = 0; k < p.K; k++)
                 acc += a[ai + k * aStepK] * b[bj + k * bStepK];
             float v = p.Alpha * acc;
-            if (hasBias != 0) v += bias[j];
+            if ((epilogue & 1) != 0) v += bias[j];
             int ci = i * p.Ldc + j;
-            c[ci] = p.Beta == 0f ? v : v + p.Beta * c[ci];
+            if (p.Beta != 0f) v += p.Beta * c[ci];
+            c[ci] = (epilogue & 2) != 0 && v < 0f ? 0f : v;
         }
     }
 
@@ -61,10 +65,17 @@ public static class GemmKernels
         }
     }
 
-    /// <summary>c[i] += bias[i mod cols] for a row-major matrix of n elements (bias after an external GEMM).</summary>
-    public static void AddRowBias(Index1D t, int n, int chunk, int cols, ArrayView<float> bias, ArrayView<float> c)
+    /// <summary>
+    /// The epilogue after an external GEMM, in place on a row-major matrix of n elements: bit 1 of
+    /// <paramref name="epilogue"/> adds bias[i mod cols], bit 2 applies ReLU.
+    /// </summary>
+    public static void Epilogue(Index1D t, int n, int chunk, int cols, ArrayView<float> bias, int epilogue, ArrayView<float> c)
     {
         int end = Chunk.End(t, chunk, n);
-        for (int e = Chunk.Start(t, chunk); e < end; e++) c[e] += bias[e % cols];
+        for (int e = Chunk.Start(t, chunk); e < end; e++)
+        {
+            float v = (epilogue & 1) != 0 ? c[e] + bias[e % cols] : c[e];
+            c[e] = (epilogue & 2) != 0 && v < 0f ? 0f : v;
+        }
     }
 }

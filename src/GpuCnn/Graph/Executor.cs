@@ -30,6 +30,12 @@ public sealed record ExecutorOptions
     public bool InputGradients { get; init; }
     /// <summary>Seed of the layers' random numbers (dropout, stochastic pooling).</summary>
     public int Seed { get; init; }
+    /// <summary>
+    /// Fuse a ReLU into the convolution or fully connected layer whose output only it reads: the producer applies
+    /// max(0, ·) in its epilogue, the ReLU shares its memory and launches no forward kernel, and its backward runs in
+    /// place (mask [y &gt; 0], which equals [x &gt; 0]). Results are bit-identical to the unfused graph. On by default.
+    /// </summary>
+    public bool FuseActivations { get; init; } = true;
 }
 
 /// <summary>
@@ -64,6 +70,7 @@ public sealed class Executor : IDisposable
         public bool Peer;
         public Storage[] InputStorages = Array.Empty<Storage>();
         public Storage? OutStorage;
+        public bool FusedRelu; // forward of a producer that applies the next ReLU; backward of that ReLU (in place)
     }
 
     readonly IReadOnlyList<ComputeDevice> devices;
@@ -195,14 +202,24 @@ public sealed class Executor : IDisposable
             return m;
         }
 
+        var fused = FusibleRelus();
+        var forwardOf = new Dictionary<Node, ScheduledStep>();
         foreach (var n in order)
         {
             long size = n.Shape.Size * BatchSize;
             if (n.IsInput) { act[n] = NewStorage(n.Name, n.Device, size); continue; }
             var ins = n.Inputs.Select(i => Resolve(i, n.Device, steps)).ToArray();
             inputsOf[n] = ins;
+            if (fused.Contains(n))
+            {
+                act[n] = ins[0]; // the producer already wrote max(0, ·) here
+                forwardOf[n.Inputs[0]].FusedRelu = true;
+                continue;
+            }
             act[n] = n.Layer!.IsAlias ? ins[0] : NewStorage(n.Name, n.Device, size);
-            steps.Add(new ScheduledStep { Kind = StepKind.Forward, Node = n, InputStorages = ins, OutStorage = act[n] });
+            var st = new ScheduledStep { Kind = StepKind.Forward, Node = n, InputStorages = ins, OutStorage = act[n] };
+            forwardOf[n] = st;
+            steps.Add(st);
         }
 
         // Gradient storages. An alias shares its input's gradient; a mirror has its own on the consumer's device.
@@ -231,7 +248,7 @@ public sealed class Executor : IDisposable
             {
                 if (n.IsInput) continue;
                 if (!n.Layer!.IsAlias)
-                    steps.Add(new ScheduledStep { Kind = StepKind.Backward, Node = n, InputStorages = inputsOf[n], OutStorage = act[n] });
+                    steps.Add(new ScheduledStep { Kind = StepKind.Backward, Node = n, InputStorages = inputsOf[n], OutStorage = act[n], FusedRelu = fused.Contains(n) });
                 foreach (var (m, reader) in lastReader)
                     if (reader == n && m.Grad is not null)
                         steps.Add(new ScheduledStep
@@ -292,11 +309,33 @@ public sealed class Executor : IDisposable
                 for (int k = 0; k < betas.Length; k++)
                 {
                     var g = st.InputStorages[k].Grad;
-                    if (g is not null) betas[k] = written.Add(g) ? 0f : 1f;
+                    // A fused ReLU's input gradient is its own output gradient: masked in place, never accumulated.
+                    if (g is not null) betas[k] = written.Add(g) || st.FusedRelu ? 0f : 1f;
                 }
                 st.IO = new LayerIO { GradInputBeta = betas };
             }
         }
+    }
+
+    /// <summary>
+    /// ReLU nodes that can run inside their producer: the producer can fuse (Conv2d, Linear), sits on the same device,
+    /// is not the graph's output, and the ReLU is its only reader.
+    /// </summary>
+    HashSet<Node> FusibleRelus()
+    {
+        var result = new HashSet<Node>();
+        if (!Options.FuseActivations) return result;
+        var readers = new Dictionary<Node, int>();
+        foreach (var n in order)
+            foreach (var i in n.Inputs) readers[i] = readers.GetValueOrDefault(i) + 1;
+        foreach (var n in order)
+        {
+            if (n.IsInput || n.Layer is not ReLU || n.Inputs.Count != 1) continue;
+            var p = n.Inputs[0];
+            if (p.IsInput || p == output || p.Device != n.Device || !p.Layer!.CanFuseRelu || readers[p] != 1) continue;
+            result.Add(n);
+        }
+        return result;
     }
 
     void BuildLayerIO()
@@ -309,6 +348,7 @@ public sealed class Executor : IDisposable
             io.Batch = BatchSize;
             io.Training = Options.Training;
             io.Seed = Options.Seed;
+            io.FusedRelu = st.Kind == StepKind.Forward && st.FusedRelu;
             io.Inputs = st.InputStorages.Select((s, k) => new TensorRef(s.View, n.Inputs[k].Shape.WithBatch(BatchSize))).ToArray();
             io.Output = new TensorRef(st.OutStorage!.View, n.Shape.WithBatch(BatchSize));
             if (st.Kind == StepKind.Backward)

@@ -77,6 +77,9 @@ public sealed class Conv2d : Layer
     public Parameter? Bias { get; }
 
     /// <inheritdoc/>
+    public override bool CanFuseRelu => true;
+
+    /// <inheritdoc/>
     public override Window? ReceptiveWindow => new(KernelSize.H, KernelSize.W, Stride.H, Stride.W, Dilation.H, Dilation.W);
 
     /// <summary>Padding (top, left) and output size along one axis.</summary>
@@ -150,7 +153,7 @@ public sealed class Conv2d : Layer
     GemmKernel Pick(Op op, ConvParams p, long outLength, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias)
     {
         string key = $"conv.{op} n={p.N} c={p.C} {p.H}x{p.W} k={p.K} {p.KH}x{p.KW} s={p.SH},{p.SW} p={p.PH},{p.PW} d={p.DH},{p.DW} g={p.G} out={p.OH}x{p.OW}";
-        var k = Device.Gemm.Choose(key, outLength, (kind, o) => Run(op, kind, p, a, b, bias, o, 0f));
+        var k = Device.Gemm.Choose(key, outLength, (kind, o) => Run(op, kind, p, a, b, bias, o, 0f, false));
         picked[(op, p.N)] = k;
         return k;
     }
@@ -159,25 +162,27 @@ public sealed class Conv2d : Layer
     /// Runs one of the three convolution products with the given kernel family. Forward: a = x, b = w, bias; data
     /// gradient: a = dy, b = w; filter gradient: a = x, b = dy. The result goes to <paramref name="dst"/> with beta.
     /// </summary>
-    void Run(Op op, GemmKernel kind, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta)
+    void Run(Op op, GemmKernel kind, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta,
+        bool relu)
     {
+        int epilogue = (Bias is null ? 0 : 1) | (relu ? 2 : 0);
         int taps = p.KH * p.KW;
         var gemm = Device.Gemm;
         if (kind == GemmKernel.CuBlas)
         {
-            RunLowered(op, p, a, b, bias, dst, beta);
+            RunLowered(op, p, a, b, bias, dst, beta, epilogue);
             return;
         }
         switch (op)
         {
             case Op.Forward when kind == GemmKernel.Direct:
-                Device.Launch(fwd!, p.N * p.K * p.OH * p.OW, p, a, b, Bias is null ? b : bias, Bias is null ? 0 : 1, dst);
+                Device.Launch(fwd!, p.N * p.K * p.OH * p.OW, p, a, b, Bias is null ? b : bias, epilogue, dst);
                 break;
             case Op.Forward:
                 gemm.Launch(kind,
                     new DenseA { V = b, Ld = p.CPerGroup * taps, BatchStride = p.KPerGroup * p.CPerGroup * taps },
                     new ConvImageB { X = a, P = p },
-                    new ConvOutputC { Y = dst, Bias = Bias is null ? b : bias, P = p, HasBias = Bias is null ? 0 : 1 },
+                    new ConvOutputC { Y = dst, Bias = Bias is null ? b : bias, P = p, HasBias = Bias is null ? 0 : 1, Relu = relu ? 1 : 0 },
                     GemmEngine.Shape(p.KPerGroup, p.N * p.OH * p.OW, p.CPerGroup * taps, p.G));
                 break;
             case Op.DataGrad when kind == GemmKernel.Direct:
@@ -217,7 +222,7 @@ public sealed class Conv2d : Layer
     /// The cuBLAS path: explicit im2col lowering of the whole batch into pooled scratch, one SGEMM per group, and
     /// layout permutes (see <see cref="LoweringKernels"/>).
     /// </summary>
-    void RunLowered(Op op, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta)
+    void RunLowered(Op op, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta, int epilogue)
     {
         var blas = Device.Gemm;
         int plane = p.OH * p.OW, np = p.N * plane, rows = p.CPerGroup * p.KH * p.KW, kg = p.KPerGroup;
@@ -234,7 +239,7 @@ public sealed class Conv2d : Layer
                 for (int g = 0; g < p.G; g++)
                     blas.Sgemm(false, false, kg, np, rows, 1f, b.SubView((long)g * kg * rows, (long)kg * rows), rows,
                         col.View.SubView((long)g * rows * np, (long)rows * np), np, 0f, t.View.SubView((long)g * kg * np, (long)kg * np), np);
-                Device.Launch(toBatchMajor!, p.K * np, p.N, p.K, plane, t.View, dst, Bias is null ? dst : bias, Bias is null ? 0 : 1);
+                Device.Launch(toBatchMajor!, p.K * np, p.N, p.K, plane, t.View, dst, Bias is null ? dst : bias, epilogue);
                 Device.Return(t);
                 Device.Return(col);
                 break;
@@ -275,7 +280,7 @@ public sealed class Conv2d : Layer
         var bias = Bias?.Value ?? Weight.Value;
         if (!picked.TryGetValue((Op.Forward, p.N), out var kind))
             kind = Pick(Op.Forward, p, io.Output.Size, io.Inputs[0].View, Weight.Value, bias);
-        Run(Op.Forward, kind, p, io.Inputs[0].View, Weight.Value, bias, io.Output.View, 0f);
+        Run(Op.Forward, kind, p, io.Inputs[0].View, Weight.Value, bias, io.Output.View, 0f, io.FusedRelu);
     }
 
     /// <inheritdoc/>
@@ -285,14 +290,14 @@ public sealed class Conv2d : Layer
         var (x, dy) = (io.Inputs[0].View, io.GradOutput.View);
         if (!picked.TryGetValue((Op.FilterGrad, p.N), out var kind))
             kind = Pick(Op.FilterGrad, p, Weight.Shape.Size, x, dy, dy);
-        Run(Op.FilterGrad, kind, p, x, dy, dy, Weight.Grad, io.ParamGradBeta);
+        Run(Op.FilterGrad, kind, p, x, dy, dy, Weight.Grad, io.ParamGradBeta, false);
         if (Bias is not null)
             Device.Launch(bwdBias!, OutChannels, p, dy, Bias.Grad, io.ParamGradBeta);
         if (!io.GradInputs[0].IsEmpty)
         {
             if (!picked.TryGetValue((Op.DataGrad, p.N), out var dkind))
                 dkind = Pick(Op.DataGrad, p, io.GradInputs[0].Size, dy, Weight.Value, dy);
-            Run(Op.DataGrad, dkind, p, dy, Weight.Value, dy, io.GradInputs[0].View, io.GradInputBeta[0]);
+            Run(Op.DataGrad, dkind, p, dy, Weight.Value, dy, io.GradInputs[0].View, io.GradInputBeta[0], false);
         }
     }
 }

@@ -36,6 +36,11 @@ public sealed class LayerIO
     public float[] GradInputBeta { get; internal set; } = Array.Empty<float>();
     /// <summary>Scale of the old parameter gradients: 0 overwrites, 1 accumulates.</summary>
     public float ParamGradBeta { get; internal set; }
+    /// <summary>
+    /// Forward only: the executor fused the ReLU that alone consumes this output into this layer (see
+    /// <see cref="Layer.CanFuseRelu"/>), so the layer writes max(0, y). The ReLU node then launches no forward kernel.
+    /// </summary>
+    public bool FusedRelu { get; internal set; }
 
     /// <summary>The layer that last checked these shapes; planned IO never changes, so it is checked once.</summary>
     internal Layer? CheckedBy;
@@ -75,6 +80,11 @@ public abstract class Layer
 
     /// <summary>True when the output is the input's memory reinterpreted (Flatten): no kernel, no copy.</summary>
     public virtual bool IsAlias => false;
+
+    /// <summary>
+    /// True when the layer can apply a following ReLU in its own output epilogue (honouring <see cref="LayerIO.FusedRelu"/>).
+    /// </summary>
+    public virtual bool CanFuseRelu => false;
 
     /// <summary>Spatial window for receptive-field bookkeeping: null keeps the field, <see cref="Window.Global"/> makes it the whole input.</summary>
     public virtual Window? ReceptiveWindow => null;

@@ -14,7 +14,7 @@ public sealed class Linear : Layer
 {
     Action<AcceleratorStream, Index1D, int, int, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>? gemm;
     Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, float>? colSum;
-    Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, ArrayView<float>>? addBias;
+    Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, int, ArrayView<float>>? epilogueKernel;
     // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
     readonly Dictionary<(Op, int), GemmKernel> picked = new();
 
@@ -45,6 +45,9 @@ public sealed class Linear : Layer
     public override Window? ReceptiveWindow => Window.Global;
 
     /// <inheritdoc/>
+    public override bool CanFuseRelu => true;
+
+    /// <inheritdoc/>
     protected override Shape ComputeOutputShape(IReadOnlyList<Shape> inputs)
     {
         if (inputs[0].Size != InFeatures)
@@ -60,7 +63,7 @@ public sealed class Linear : Layer
     {
         gemm = device.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
         colSum = device.Load<int, int, ArrayView<float>, ArrayView<float>, float>(GemmKernels.ColumnSum);
-        addBias = device.Load<int, ArrayView<float>, ArrayView<float>>(GemmKernels.AddRowBias);
+        epilogueKernel = device.Load<int, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Epilogue);
         picked.Clear();
     }
 
@@ -68,28 +71,29 @@ public sealed class Linear : Layer
     GemmKernel Pick(Op op, int batch, long outLength, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias)
     {
         var k = Device.Gemm.Choose($"linear.{op} batch={batch} in={InFeatures} out={OutFeatures}", outLength,
-            (kind, o) => Gemm(kind, p with { Beta = 0 }, a, b, bias, hasBias, o));
+            (kind, o) => Gemm(kind, p with { Beta = 0 }, a, b, bias, hasBias, false, o));
         picked[(op, batch)] = k;
         return k;
     }
 
-    /// <summary>C = op(A)·op(B) (+ bias per column) + beta·C with the chosen kernel family.</summary>
-    void Gemm(GemmKernel kind, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias, ArrayView<float> c)
+    /// <summary>C = op(A)·op(B) (+ bias per column) + beta·C, then ReLU if fused, with the chosen kernel family.</summary>
+    void Gemm(GemmKernel kind, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias, bool relu, ArrayView<float> c)
     {
+        int epilogue = (hasBias ? 1 : 0) | (relu ? 2 : 0);
         if (kind == GemmKernel.Direct)
         {
-            Device.Launch(gemm!, p.M * p.N, p, a, b, hasBias ? bias : b, hasBias ? 1 : 0, c);
+            Device.Launch(gemm!, p.M * p.N, p, a, b, hasBias ? bias : b, epilogue, c);
             return;
         }
         if (kind == GemmKernel.CuBlas)
         {
             Device.Gemm.Sgemm(p.TransA != 0, p.TransB != 0, p.M, p.N, p.K, p.Alpha, a, p.Lda, b, p.Ldb, p.Beta, c, p.Ldc);
-            if (hasBias) Device.Launch(addBias!, p.M * p.N, p.N, bias, c); // C is dense here (Ldc = N)
+            if (epilogue != 0) Device.Launch(epilogueKernel!, p.M * p.N, p.N, hasBias ? bias : c, epilogue, c); // C is dense here (Ldc = N)
             return;
         }
         var A = new DenseA { V = a, Ld = p.Lda, Trans = p.TransA };
         var B = new DenseB { V = b, Ld = p.Ldb, Trans = p.TransB };
-        var C = new DenseC { V = c, Bias = hasBias ? bias : c, Ld = p.Ldc, BiasMode = hasBias ? 1 : 0, Alpha = p.Alpha, Beta = p.Beta };
+        var C = new DenseC { V = c, Bias = hasBias ? bias : c, Ld = p.Ldc, BiasMode = hasBias ? 1 : 0, Relu = relu ? 1 : 0, Alpha = p.Alpha, Beta = p.Beta };
         Device.Gemm.Launch(kind, A, B, C, GemmEngine.Shape(p.M, p.N, p.K));
     }
 
@@ -102,7 +106,7 @@ public sealed class Linear : Layer
         var bias = Bias?.Value ?? Weight.Value;
         if (!picked.TryGetValue((Op.Forward, n), out var kind))
             kind = Pick(Op.Forward, n, io.Output.Size, p, x, Weight.Value, bias, Bias is not null);
-        Gemm(kind, p, x, Weight.Value, bias, Bias is not null, io.Output.View);
+        Gemm(kind, p, x, Weight.Value, bias, Bias is not null, io.FusedRelu, io.Output.View);
     }
 
     /// <inheritdoc/>
@@ -114,7 +118,7 @@ public sealed class Linear : Layer
         var x = io.Inputs[0].View;
         if (!picked.TryGetValue((Op.FilterGrad, n), out var kind))
             kind = Pick(Op.FilterGrad, n, Weight.Shape.Size, dw, dy, x, x, false);
-        Gemm(kind, dw, dy, x, Weight.Grad, false, Weight.Grad);
+        Gemm(kind, dw, dy, x, Weight.Grad, false, false, Weight.Grad);
         if (Bias is not null)
             Device.Launch(colSum!, OutFeatures, n, OutFeatures, io.GradOutput.View, Bias.Grad, io.ParamGradBeta);
         if (!io.GradInputs[0].IsEmpty)
@@ -122,7 +126,7 @@ public sealed class Linear : Layer
             var dx = new GemmParams { M = n, N = InFeatures, K = OutFeatures, TransA = 0, TransB = 0, Lda = OutFeatures, Ldb = InFeatures, Ldc = InFeatures, Alpha = 1, Beta = io.GradInputBeta[0] };
             if (!picked.TryGetValue((Op.DataGrad, n), out var dkind))
                 dkind = Pick(Op.DataGrad, n, io.GradInputs[0].Size, dx, dy, Weight.Value, dy, false);
-            Gemm(dkind, dx, dy, Weight.Value, Weight.Value, false, io.GradInputs[0].View);
+            Gemm(dkind, dx, dy, Weight.Value, Weight.Value, false, false, io.GradInputs[0].View);
         }
     }
 }

@@ -1,0 +1,91 @@
+using GpuCnn.Devices;
+using GpuCnn.Graphs;
+using GpuCnn.Layers;
+using GpuCnn.Models;
+using GpuCnn.Optimizers;
+using GpuCnn.Tensors;
+using GpuCnn.Tests.Infrastructure;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+/// <summary>ReLU fused into the producing convolution or fully connected layer (ExecutorOptions.FuseActivations).</summary>
+public class FusionTests
+{
+    static (List<float> Losses, float[][] Grads, long LaunchesPerStep) Train(ComputeDevice dev, bool fuse, int steps)
+    {
+        var g = LeNet5.Build();
+        using var ex = new Executor(g, dev, 4, new ExecutorOptions { FuseActivations = fuse });
+        ex.Parameters.Initialize(3);
+        using var opt = new Sgd(ex.Parameters, 0.05f, 0.9f);
+        var rng = new Random(4);
+        var x = GradCheck.RandomFloats(rng, 4 * 784, 1);
+        var y = new[] { 3, 1, 4, 1 };
+        var losses = new List<float>();
+        long launches = 0;
+        for (int s = 0; s < steps; s++)
+        {
+            long before = dev.LaunchCount;
+            ex.SetInput(x);
+            ex.SetLabels(y);
+            ex.Forward();
+            ex.ComputeLoss();
+            ex.Backward();
+            launches = dev.LaunchCount - before;
+            losses.Add(ex.GetRowLosses().Sum());
+            opt.Step();
+        }
+        var grads = g.Parameters.Select(p => ex.Parameters.GetGrad(p)).ToArray();
+        return (losses, grads, launches);
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Fused_lenet_trains_bit_identically_with_four_fewer_launches(string backend)
+    {
+        var dev = Backends.Get(backend);
+        var plain = Train(dev, false, 3);
+        var fused = Train(dev, true, 3);
+        Assert.Equal(plain.Losses, fused.Losses);
+        for (int i = 0; i < plain.Grads.Length; i++) Assert.Equal(plain.Grads[i], fused.Grads[i]);
+        // conv1, conv2, fc1 and fc2 each absorb their ReLU's forward kernel.
+        Assert.Equal(plain.LaunchesPerStep - 4, fused.LaunchesPerStep);
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv_relu_and_linear_relu_pass_the_gradient_check_when_fused(string backend)
+    {
+        var dev = Backends.Get(backend);
+        var g = new Graph { Name = "conv-relu-linear-relu" };
+        var x = g.Input(new Shape(2, 5, 5), "x");
+        var c = g.Add(new ReLU("r1"), g.Add(new Conv2d(2, 3, 3, padding: 1, name: "c"), x));
+        var f = g.Add(new ReLU("r2"), g.Add(new Linear(75, 4, name: "f"), g.Add(new Flatten("flat"), c)));
+        g.Output = f;
+        GradCheck.Graph(dev, g, 2);
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void A_producer_with_two_readers_is_not_fused(string backend)
+    {
+        // The convolution's raw output also feeds the Add, so the ReLU must stay a separate kernel.
+        var dev = Backends.Get(backend);
+        var g = new Graph { Name = "shared" };
+        var x = g.Input(new Shape(2, 4, 4), "x");
+        var c = g.Add(new Conv2d(2, 2, 3, padding: 1, name: "c"), x);
+        g.Output = g.Add(new Add(2, "sum"), g.Add(new ReLU("r"), c), c);
+        GradCheck.Graph(dev, g, 2);
+    }
+
+    [Fact]
+    public void Fused_tiled_and_cublas_paths_apply_the_relu()
+    {
+        // The epilogues of the tiled kernels and the cuBLAS lowering, on CPU stand-ins.
+        foreach (var dev in new[] { Backends.Tiled("cpu", GemmKernel.Tile64), Backends.CuBlas("cpu") })
+        {
+            var g = new Graph { Name = "fused-" + dev.Gemm.Preference };
+            var x = g.Input(new Shape(2, 5, 4), "x");
+            var c = g.Add(new ReLU("r1"), g.Add(new Conv2d(2, 3, 3, padding: 1, name: "c"), x));
+            g.Output = g.Add(new ReLU("r2"), g.Add(new Linear(60, 5, name: "f"), c));
+            GradCheck.Graph(dev, g, 2);
+        }
+    }
+}
