@@ -22,10 +22,10 @@ public static class CommandLine
                         [--no-decay-bias] [--steps N] [--train-limit N]
                         [--data mnist|cifar10|synthetic|DIR] [--data-dir DIR] [--image-size N] [--classes K]
                         [--synthetic-count N] [--augment] [--device D | --devices D,D,... [--placement P]]
-                        [--gemm G] [--tf32] [--metrics FILE.json] [--save FILE]
+                        [--gemm G] [--tf32] [--no-fuse] [--metrics FILE.json] [--save FILE]
           eval MODEL    --load FILE [--batch-size B] [--device D] [--data ...] [--data-dir DIR] [--metrics FILE.json]
           bench MODEL   [--batch-size B] [--steps N] [--warmup N] [--image-size N] [--classes K]
-                        [--device D | --devices D,D,... [--placement P]] [--gemm G] [--tf32]
+                        [--device D | --devices D,D,... [--placement P]] [--gemm G] [--tf32] [--no-fuse]
                         [--metrics FILE.json] [--profile]
           summary MODEL [--image-size N] [--classes K] [--devices D,D,... --placement P [--batch-size B]]
           devices
@@ -37,12 +37,13 @@ public static class CommandLine
                 the loss of every step. P: single, towers, or NODE=DEVICE[,...].
         G: the kernels of convolutions and fully connected layers: auto (default: timed per shape on GPUs, direct on
            the CPU accelerator), direct, tile64, tile128, or cublas (CUDA only; falls back with a reason elsewhere).
-           --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas).
+           --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas). --no-fuse keeps every ReLU a separate
+           kernel (by default a ReLU after a convolution or linear layer runs in that layer's epilogue).
         SPEC: constant, step:N[:gamma], multistep:a,b,...[:gamma], cosine[:etaMin], each optionally after warmup:N+
               (e.g. warmup:2+cosine). Default: step:4:0.3. The default --lr depends on the model and the batch size.
         """;
 
-    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32" };
+    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32", "no-fuse" };
 
     /// <summary>One line on the GEMM kernels a device uses, including why cuBLAS was not used when it was asked for.</summary>
     static string GemmLine(ComputeDevice d)
@@ -206,6 +207,7 @@ public static class CommandLine
             Nesterov = a.Has("nesterov"),
             DecayBiases = !a.Has("no-decay-bias"),
             Schedule = a.String("schedule"),
+            FuseActivations = !a.Has("no-fuse"),
         };
         int limit = a.Int("train-limit", 0, 0);
         string? metrics = a.String("metrics"), save = a.String("save");
@@ -322,10 +324,11 @@ public static class CommandLine
         int size = a.Int("image-size", defSize, 1), classes = a.Int("classes", defChannels == 1 ? 10 : defClasses, 2);
         var graph = ModelZoo.Create(model, classes, size, defChannels);
         var devices = OpenDevices(a, graph);
+        bool fuse = !a.Has("no-fuse");
         a.RejectUnknown("bench");
         try
         {
-            var opts = new TrainOptions { BatchSize = batch };
+            var opts = new TrainOptions { BatchSize = batch, FuseActivations = fuse };
             using var trainer = new Trainer(graph, devices, opts);
             var ex = trainer.Executor;
             // One fixed batch (real digits for 1-channel models, seeded synthetic images otherwise): the benchmark

@@ -45,6 +45,8 @@ public sealed record TrainOptions
     public Data.Augmentation? EvalTransform { get; init; }
     /// <summary>Threads that fill each batch when a transform is set (0: one per core).</summary>
     public int LoaderWorkers { get; init; }
+    /// <summary>Fuse each ReLU into the convolution or linear layer before it (see <see cref="Graphs.ExecutorOptions.FuseActivations"/>).</summary>
+    public bool FuseActivations { get; init; } = true;
 }
 
 /// <summary>What one epoch produced.</summary>

@@ -21,7 +21,7 @@ public sealed class Trainer : IDisposable
     {
         Options = options;
         Graph = graph;
-        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed });
+        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations });
         Executor.Parameters.Initialize(options.Seed);
         Optimizer = OptimizerFactory.Create(options.Optimizer, Executor.Parameters, options.LearningRate, options.Momentum,
             options.WeightDecay, options.Nesterov, options.DecayBiases);
