@@ -7,8 +7,9 @@
 # source with `dotnet run`, on DEVICE=cpu by default, and skips PyTorch when it is not installed.
 #   QUICK=1 perf/side_by_side.sh          # few steps, for a smoke test
 #   OUT=results perf/side_by_side.sh      # also keep every JSON result and log in OUT/
-# Rows: our own kernels (--gemm auto: each GEMM-shaped layer timed once per shape, fastest kept), the cuBLAS provider
-# (--gemm cublas), TF32 (--tf32 on both sides), and a 4096^3 SGEMM (our best tiled kernel and cuBLAS vs torch.matmul).
+# Rows: our own kernels (--gemm auto: each GEMM-shaped layer timed once per shape, fastest kept), LeNet-5 replayed as
+# a CUDA graph (--cuda-graph), the cuBLAS provider (--gemm cublas), TF32 (--tf32 on both sides), and a 4096^3 SGEMM
+# (our best tiled kernel and cuBLAS vs torch.matmul). PyTorch runs eagerly in every row.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_BUNDLE_EXTRACT_BASE_DIR=${DOTNET_BUNDLE_EXTRACT_BASE_DIR:-/tmp/dn}
@@ -26,7 +27,9 @@ python3 -c 'import torch' >/dev/null 2>&1 && have_torch=1
 
 # label model batch image-size steps(full) steps(quick) gpucnn-options pytorch-options
 runs=("lenet5 lenet5 64 28 300 5 - -"
+      "lenet5/graph lenet5 64 28 300 5 --cuda-graph -"
       "lenet5 lenet5 256 28 200 5 - -"
+      "lenet5/graph lenet5 256 28 200 5 --cuda-graph -"
       "alexnet alexnet 128 224 30 2 - -"
       "alexnet/cublas alexnet 128 224 30 2 --gemm=cublas -"
       "alexnet/tf32 alexnet 128 224 30 2 --tf32 --tf32")

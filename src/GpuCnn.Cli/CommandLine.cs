@@ -22,11 +22,12 @@ public static class CommandLine
                         [--no-decay-bias] [--steps N] [--train-limit N]
                         [--data mnist|cifar10|synthetic|DIR] [--data-dir DIR] [--image-size N] [--classes K]
                         [--synthetic-count N] [--augment] [--device D | --devices D,D,... [--placement P]]
-                        [--gemm G] [--tf32] [--no-fuse] [--metrics FILE.json] [--save FILE]
+                        [--gemm G] [--tf32] [--no-fuse] [--cuda-graph]
+                        [--metrics FILE.json] [--save FILE]
           eval MODEL    --load FILE [--batch-size B] [--device D] [--data ...] [--data-dir DIR] [--metrics FILE.json]
           bench MODEL   [--batch-size B] [--steps N] [--warmup N] [--image-size N] [--classes K]
                         [--device D | --devices D,D,... [--placement P]] [--gemm G] [--tf32] [--no-fuse]
-                        [--metrics FILE.json] [--profile]
+                        [--cuda-graph] [--metrics FILE.json] [--profile]
           summary MODEL [--image-size N] [--classes K] [--devices D,D,... --placement P [--batch-size B]]
           devices
 
@@ -39,11 +40,12 @@ public static class CommandLine
            the CPU accelerator), direct, tile64, tile128, or cublas (CUDA only; falls back with a reason elsewhere).
            --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas). --no-fuse keeps every ReLU a separate
            kernel (by default a ReLU after a convolution or linear layer runs in that layer's epilogue).
+           --cuda-graph replays each training step as one captured CUDA graph (CUDA, one device, SGD, no dropout).
         SPEC: constant, step:N[:gamma], multistep:a,b,...[:gamma], cosine[:etaMin], each optionally after warmup:N+
               (e.g. warmup:2+cosine). Default: step:4:0.3. The default --lr depends on the model and the batch size.
         """;
 
-    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32", "no-fuse" };
+    static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32", "no-fuse", "cuda-graph" };
 
     /// <summary>One line on the GEMM kernels a device uses, including why cuBLAS was not used when it was asked for.</summary>
     static string GemmLine(ComputeDevice d)
@@ -208,6 +210,7 @@ public static class CommandLine
             DecayBiases = !a.Has("no-decay-bias"),
             Schedule = a.String("schedule"),
             FuseActivations = !a.Has("no-fuse"),
+            CudaGraphs = a.Has("cuda-graph"),
         };
         int limit = a.Int("train-limit", 0, 0);
         string? metrics = a.String("metrics"), save = a.String("save");
@@ -228,6 +231,7 @@ public static class CommandLine
             o.WriteLine($"model: {graph.Name}, {graph.ParameterCount:N0} parameters, planned activation memory {ex.PeakActivationBytes / 1024.0:F0} KiB " +
                         $"(without reuse {ex.UnplannedActivationBytes / 1024.0:F0} KiB)");
             foreach (var d in devices.Where(d => d.Gemm.Preference != GemmKernel.Auto)) o.WriteLine(GemmLine(d));
+            if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
             long crossing = ex.TransferBytesPerStep.Sum(t => t.Bytes);
             if (devices.Count > 1) o.WriteLine($"placement: {ex.TransferBytesPerStep.Count} transfers, {crossing:N0} bytes cross devices per step");
             var results = trainer.Fit(train, test, new ProgressPrinter(o), r =>
@@ -324,11 +328,11 @@ public static class CommandLine
         int size = a.Int("image-size", defSize, 1), classes = a.Int("classes", defChannels == 1 ? 10 : defClasses, 2);
         var graph = ModelZoo.Create(model, classes, size, defChannels);
         var devices = OpenDevices(a, graph);
-        bool fuse = !a.Has("no-fuse");
+        bool fuse = !a.Has("no-fuse"), cudaGraph = a.Has("cuda-graph");
         a.RejectUnknown("bench");
         try
         {
-            var opts = new TrainOptions { BatchSize = batch, FuseActivations = fuse };
+            var opts = new TrainOptions { BatchSize = batch, FuseActivations = fuse, CudaGraphs = cudaGraph };
             using var trainer = new Trainer(graph, devices, opts);
             var ex = trainer.Executor;
             // One fixed batch (real digits for 1-channel models, seeded synthetic images otherwise): the benchmark
@@ -353,13 +357,7 @@ public static class CommandLine
             }
             ex.SetInput(x);
             ex.SetLabels(y);
-            void Step()
-            {
-                ex.Forward();
-                ex.ComputeLoss();
-                ex.Backward();
-                trainer.Optimizer.Step();
-            }
+            void Step() => trainer.RunStep();
             for (int i = 0; i < warmup; i++) Step();
             ex.Synchronize();
             ex.ReadStatistics();
@@ -373,6 +371,8 @@ public static class CommandLine
             o.WriteLine($"{graph.Name} training, batch {batch}, {defChannels}x{size}x{size}: {steps} steps in {secs:F3} s = {secs / steps * 1000:F3} ms/step, " +
                         $"{ips:G4} img/s (final mean loss {l / Math.Max(1, n):F4})");
             foreach (var d in devices) o.WriteLine(GemmLine(d));
+            if (cudaGraph)
+                o.WriteLine(trainer.CudaGraphProblem is { } why ? $"cuda graph: not used ({why})" : $"cuda graph: {trainer.CudaGraphReplays} of {warmup + steps} steps replayed");
             if (profile)
             {
                 o.WriteLine("per-step profile (synchronised after each step of the schedule, so the sum exceeds a normal step):");
@@ -387,6 +387,8 @@ public static class CommandLine
                     ["bytes_transferred_per_step"] = ex.TransferBytesPerStep.Sum(t => t.Bytes),
                     ["gemm"] = devices.Select(GemmLine).ToList(),
                     ["gemm_choices"] = devices.SelectMany(d => d.Gemm.Choices.Select(kv => $"{d.Id} {kv.Key}: {kv.Value}")).ToList(),
+                    ["fused_activations"] = fuse, ["cuda_graph"] = cudaGraph, ["cuda_graph_replays"] = trainer.CudaGraphReplays,
+                    ["cuda_graph_problem"] = trainer.CudaGraphProblem,
                 });
         }
         finally

@@ -41,7 +41,20 @@ public sealed partial class ComputeDevice : IDisposable
     public Accelerator Accelerator { get; }
 
     /// <summary>The stream every launch and copy of this device goes to, in order.</summary>
-    public AcceleratorStream Stream { get; }
+    public AcceleratorStream Stream { get; private set; }
+
+    /// <summary>
+    /// On CUDA, moves this device's work to a stream of its own that can be captured into a CUDA graph (ILGPU's
+    /// default stream is the legacy NULL stream, which cannot). The stream is blocking, so work still queued on the
+    /// default stream stays ordered with it. Elsewhere it does nothing.
+    /// </summary>
+    public void UseCapturableStream()
+    {
+        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator cuda || !ReferenceEquals(Stream, Accelerator.DefaultStream)) return;
+        Stream.Synchronize();
+        Stream = cuda.CreateStream(ILGPU.Runtime.Cuda.StreamFlags.CU_STREAM_DEFAULT);
+        gemm?.StreamChanged();
+    }
 
     /// <summary>Elements per thread for a launch over <paramref name="n"/> elements: 1 on GPUs, large chunks on the CPU.</summary>
     public int ChunkFor(int n) => Kind == DeviceKind.Cpu ? Math.Max(1, (n + cpuTarget - 1) / cpuTarget) : 1;
@@ -66,6 +79,7 @@ public sealed partial class ComputeDevice : IDisposable
     public void Dispose()
     {
         pool.Clear();
+        if (!ReferenceEquals(Stream, Accelerator.DefaultStream)) Stream.Dispose();
         Accelerator.Dispose();
     }
 

@@ -144,6 +144,11 @@ public sealed class GemmEngine
 
     CuBlasMathMode MathMode => tf32 ? (CuBlasMathMode)3 : CuBlasMathMode.DefaultMath; // 3 = CUBLAS_TF32_TENSOR_OP_MATH
 
+    internal void StreamChanged()
+    {
+        if (cublas is not null) cublas.Stream = (CudaStream)device.Stream;
+    }
+
     /// <summary>Why cuBLAS cannot be used on this device (null while it can, or before it was first asked for).</summary>
     public string? CuBlasProblem { get; private set; }
 

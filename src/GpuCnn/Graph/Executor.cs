@@ -423,12 +423,21 @@ public sealed class Executor : IDisposable
     /// <summary>Training forward passes run so far: the step counter of per-step random numbers.</summary>
     public ulong Step { get; set; }
 
+    /// <summary>Labels in the last batch that are not padding (a scalar of the loss kernel).</summary>
+    public int ValidLabels => validLabels;
+
+    /// <summary>The host-side bookkeeping of a forward pass whose kernels were replayed from a captured graph.</summary>
+    internal void NoteReplayedForward()
+    {
+        if (trainingMode && ranTrainingForward) Step++;
+        ranTrainingForward |= trainingMode;
+    }
+
     /// <summary>Runs every forward step. In training mode each call is a new step for the layers' random numbers.</summary>
     public void Forward()
     {
         Parameters.BindViews();
-        if (trainingMode && ranTrainingForward) Step++;
-        ranTrainingForward |= trainingMode;
+        NoteReplayedForward();
         for (int i = 0; i < lossStep; i++) Run(steps[i]);
     }
 

@@ -27,6 +27,9 @@ public sealed class Dropout : Layer
     public float P { get; }
 
     /// <inheritdoc/>
+    public override bool UsesStepRandomness => true;
+
+    /// <inheritdoc/>
     public override string TypeName => "Dropout";
     /// <inheritdoc/>
     public override bool BackwardNeedsInputs => false;

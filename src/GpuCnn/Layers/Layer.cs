@@ -86,6 +86,9 @@ public abstract class Layer
     /// </summary>
     public virtual bool CanFuseRelu => false;
 
+    /// <summary>True when training draws new random numbers every step (dropout): such a step cannot be replayed as a captured CUDA graph.</summary>
+    public virtual bool UsesStepRandomness => false;
+
     /// <summary>Spatial window for receptive-field bookkeeping: null keeps the field, <see cref="Window.Global"/> makes it the whole input.</summary>
     public virtual Window? ReceptiveWindow => null;
 

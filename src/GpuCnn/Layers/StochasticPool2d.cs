@@ -20,6 +20,9 @@ public sealed class StochasticPool2d : Pool2d
         : base(kernelSize, stride, padding, ceilMode, name) { }
 
     /// <inheritdoc/>
+    public override bool UsesStepRandomness => true;
+
+    /// <inheritdoc/>
     public override string TypeName => "StochasticPool2d";
 
     /// <inheritdoc/>

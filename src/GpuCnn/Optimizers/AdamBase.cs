@@ -51,6 +51,9 @@ public abstract class AdamBase : Optimizer
     public override int StateBuffers => 2;
 
     /// <inheritdoc/>
+    public override bool VariesPerStep => true;
+
+    /// <inheritdoc/>
     public override void Step()
     {
         long t = Steps + 1;

@@ -41,6 +41,15 @@ public abstract class Optimizer : IDisposable
     public abstract void Step();
 
     /// <summary>
+    /// True when <see cref="Step"/> passes values that change every step to its kernels (Adam's bias correction), so a
+    /// captured step could not be replayed.
+    /// </summary>
+    public virtual bool VariesPerStep => false;
+
+    /// <summary>The host-side bookkeeping of a step whose kernels were replayed from a captured graph.</summary>
+    internal void NoteReplayedStep() => Steps++;
+
+    /// <summary>
     /// The optimiser's state, one array per device slice of <see cref="StateBuffers"/> × slice length values:
     /// buffer 0 for the whole slice, then buffer 1, and so on. For checkpoints.
     /// </summary>

@@ -47,6 +47,11 @@ public sealed record TrainOptions
     public int LoaderWorkers { get; init; }
     /// <summary>Fuse each ReLU into the convolution or linear layer before it (see <see cref="Graphs.ExecutorOptions.FuseActivations"/>).</summary>
     public bool FuseActivations { get; init; } = true;
+    /// <summary>
+    /// Replay each training step as a captured CUDA graph (one launch per step) where the device, the optimiser and
+    /// the graph allow it; see <see cref="Trainer.CudaGraphProblem"/>. Off by default.
+    /// </summary>
+    public bool CudaGraphs { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

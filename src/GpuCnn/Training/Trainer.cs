@@ -27,6 +27,59 @@ public sealed class Trainer : IDisposable
             options.WeightDecay, options.Nesterov, options.DecayBiases);
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
             : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
+        compute = Compute;
+        replayed = Replayed;
+        if (options.CudaGraphs)
+        {
+            CudaGraphProblem =
+                devices.Count != 1 ? "CUDA graphs capture one device's stream; this model spans several devices"
+                : Optimizer.VariesPerStep ? $"{Optimizer.Name} passes per-step values to its kernels"
+                : graph.Layers.FirstOrDefault(l => l.UsesStepRandomness) is { } r ? $"{r.TypeName} '{r.Name}' draws new random numbers every step"
+                : null;
+            if (CudaGraphProblem is null)
+            {
+                stepGraph = CudaStepGraph.TryCreate(devices[0], out var why);
+                CudaGraphProblem = why;
+            }
+        }
+    }
+
+    readonly Action compute, replayed;
+    readonly CudaStepGraph? stepGraph;
+    string? cudaGraphProblem;
+
+    /// <summary>Why training steps are not replayed as CUDA graphs although <see cref="TrainOptions.CudaGraphs"/> asked for it.</summary>
+    public string? CudaGraphProblem
+    {
+        get => stepGraph?.Problem ?? cudaGraphProblem;
+        private set => cudaGraphProblem = value;
+    }
+
+    /// <summary>Steps replayed from a captured CUDA graph so far.</summary>
+    public long CudaGraphReplays => stepGraph?.Replays ?? 0;
+
+    void Compute()
+    {
+        Executor.Forward();
+        Executor.ComputeLoss();
+        Executor.Backward();
+        Optimizer.Step();
+    }
+
+    void Replayed()
+    {
+        Executor.NoteReplayedForward();
+        Optimizer.NoteReplayedStep();
+    }
+
+    /// <summary>
+    /// One optimiser step on the batch already uploaded (SetInput, SetLabels): forward, loss, backward, update. With
+    /// <see cref="TrainOptions.CudaGraphs"/> it replays a captured graph where it can.
+    /// </summary>
+    public void RunStep()
+    {
+        if (stepGraph is null) compute();
+        else stepGraph.Run(compute, replayed, Optimizer.LearningRate, Executor.ValidLabels, Executor.TrainingMode);
     }
 
     /// <summary>Creates a trainer on one device.</summary>
@@ -89,10 +142,7 @@ public sealed class Trainer : IDisposable
             if (step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
-            Executor.Forward();
-            Executor.ComputeLoss();
-            Executor.Backward();
-            Optimizer.Step();
+            RunStep();
             step++;
             totalSteps++;
             bool report = RecordLosses || step % ProgressInterval == 0 || step == steps;
@@ -161,6 +211,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Frees the executor and optimiser.</summary>
     public void Dispose()
     {
+        stepGraph?.Dispose();
         Optimizer.Dispose();
         Executor.Dispose();
     }
