@@ -181,7 +181,13 @@ public static class CommandLine
         foreach (var spec in specs)
         {
             var d = DeviceManager.Open(spec);
-            if (gemmName is not null || tf32) d.Gemm.Preference = gemm;
+            try { if (gemmName is not null || tf32) d.Gemm.Preference = gemm; }
+            catch (ArgumentException)
+            {
+                d.Dispose();
+                foreach (var open in devices) open.Dispose();
+                throw;
+            }
             d.Gemm.Tf32 = tf32;
             devices.Add(d);
         }

@@ -231,4 +231,28 @@ public class CliTests : IDisposable
         Assert.Equal(8, losses.Count);
         Assert.True(losses.Skip(5).Average() < 0.6 * losses[0], $"losses {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
     }
+
+    [Fact]
+    public void Gemm_and_tf32_options_are_checked_and_fall_back_with_reasons()
+    {
+        var (code, _, err) = Run("bench", "lenet5", "--device", "cpu", "--steps", "1", "--warmup", "0", "--gemm", "tile64");
+        Assert.Equal(2, code);
+        Assert.Contains("256 threads per group", err);
+        (code, _, err) = Run("bench", "lenet5", "--device", "cpu", "--steps", "1", "--warmup", "0", "--gemm", "direct", "--tf32");
+        Assert.Equal(2, code);
+        Assert.Contains("--tf32 needs --gemm cublas", err);
+        (code, _, err) = Run("bench", "lenet5", "--device", "cpu", "--steps", "1", "--warmup", "0", "--gemm", "fastest");
+        Assert.Equal(2, code);
+        Assert.Contains("valid choices: auto, direct, tile64, tile128, cublas", err);
+
+        string metrics = Path.Combine(dir, "gemm.json");
+        string o;
+        (code, o, err) = Run("bench", "lenet5", "--device", "cpu", "--steps", "2", "--warmup", "0", "--gemm", "cublas", "--cuda-graph", "--metrics", metrics);
+        Assert.True(code == 0, err);
+        Assert.Contains("cuBLAS needs a CUDA device", o);
+        Assert.Contains("cuda graph: not used (CUDA graphs need a CUDA device", o);
+        using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.Contains("CUDA device", doc.RootElement.GetProperty("cuda_graph_problem").GetString());
+        Assert.True(doc.RootElement.GetProperty("fused_activations").GetBoolean());
+    }
 }

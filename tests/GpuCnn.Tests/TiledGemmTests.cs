@@ -166,6 +166,16 @@ public class TiledGemmTests
     }
 
     [Fact]
+    public void Tiled_kernels_on_the_default_cpu_accelerator_are_refused_with_the_reason()
+    {
+        var dev = Backends.Get("cpu");
+        Assert.False(dev.Gemm.CanRunTiled);
+        var e = Assert.Throws<ArgumentException>(() => dev.Gemm.Preference = GemmKernel.Tile128);
+        Assert.Contains("256 threads per group", e.Message);
+        Assert.Contains("allows 2", e.Message);
+    }
+
+    [Fact]
     public void Unknown_kernel_name_lists_the_choices()
     {
         var e = Assert.Throws<ArgumentException>(() => GemmEngine.Parse("fast"));

@@ -39,14 +39,34 @@ public sealed class GemmEngine
     internal GemmEngine(ComputeDevice device)
     {
         this.device = device;
-        Preference = Parse(Environment.GetEnvironmentVariable("GPUCNN_GEMM"));
+        var env = Parse(Environment.GetEnvironmentVariable("GPUCNN_GEMM"));
+        // The variable forces a family for a whole run; a device that cannot run it keeps Auto.
+        preference = IsTiled(env) && !CanRunTiled ? GemmKernel.Auto : env;
     }
+
+    GemmKernel preference;
+
+    static bool IsTiled(GemmKernel k) => k is GemmKernel.Tile64 or GemmKernel.Tile128;
+
+    /// <summary>True when the device allows the 256-thread groups of the tiled kernels (GPUs; not the default CPU accelerator).</summary>
+    public bool CanRunTiled => device.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize;
 
     /// <summary>
     /// <see cref="GemmKernel.Auto"/> (default) tunes on GPUs and uses the direct kernels on the CPU accelerator; any
     /// other value forces that family everywhere. The environment variable <c>GPUCNN_GEMM</c> sets the initial value.
     /// </summary>
-    public GemmKernel Preference { get; set; }
+    /// <exception cref="ArgumentException">A tiled family on a device whose groups are too small for it.</exception>
+    public GemmKernel Preference
+    {
+        get => preference;
+        set
+        {
+            if (IsTiled(value) && !CanRunTiled)
+                throw new ArgumentException($"{value.ToString().ToLowerInvariant()} needs {TiledGemmKernels.GroupSize} threads per group; " +
+                    $"{device.Id} allows {device.Accelerator.MaxNumThreadsPerGroup} (the CPU accelerator runs the direct kernels)");
+            preference = value;
+        }
+    }
 
     /// <summary>
     /// Tune on the CPU accelerator too. Off by default: there the direct kernels win without timing (the tiled ones
