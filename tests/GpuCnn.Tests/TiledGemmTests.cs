@@ -158,6 +158,29 @@ public class TiledGemmTests
     }
 
     [Fact]
+    public void A_warm_tiled_launch_allocates_no_more_than_the_bare_ilgpu_launch()
+    {
+        var dev = Backends.Tiled("cpu", GemmKernel.Tile64);
+        using var buf = dev.Accelerator.Allocate1D<float>(64);
+        var A = new DenseA { V = buf.View, Ld = 8 };
+        var B = new DenseB { V = buf.View, Ld = 8 };
+        var C = new DenseC { V = buf.View, Bias = buf.View, Ld = 8, Alpha = 1 };
+        var shape = GemmEngine.Shape(8, 8, 8);
+        var raw = dev.LoadGrouped<DenseA, DenseB, DenseC, GemmShape>(TiledGemmKernels.Tile64);
+        var config = new KernelConfig(new Index3D(1, 1, 1), new Index3D(TiledGemmKernels.GroupSize, 1, 1));
+        for (int i = 0; i < 3; i++) { dev.Gemm.Launch(GemmKernel.Tile64, A, B, C, shape); raw(dev.Stream, config, A, B, C, shape); }
+        dev.Synchronize();
+        long t0 = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) raw(dev.Stream, config, A, B, C, shape);
+        dev.Synchronize();
+        long t1 = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) dev.Gemm.Launch(GemmKernel.Tile64, A, B, C, shape);
+        dev.Synchronize();
+        long t2 = GC.GetAllocatedBytesForCurrentThread();
+        Assert.True(t2 - t1 <= t1 - t0 + 256, $"engine launches allocated {t2 - t1} B, bare launches {t1 - t0} B");
+    }
+
+    [Fact]
     public void Cpu_accelerator_uses_the_direct_kernels_without_tuning()
     {
         var dev = Backends.Get("cpu");

@@ -238,8 +238,13 @@ public sealed partial class ComputeDevice
     /// <summary>Loads (once per accelerator) an explicitly grouped kernel with four arguments.</summary>
     public Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> LoadGrouped<T1, T2, T3, T4>(Action<T1, T2, T3, T4> kernel)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
-        (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)cache.GetOrAdd(kernel.Method,
-            _ => Accelerator.LoadKernel(kernel));
+        cache.TryGetValue(kernel.Method, out var loaded) // called per launch: the hit path must not allocate a closure
+            ? (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)loaded
+            : LoadGroupedSlow(kernel);
+
+    Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> LoadGroupedSlow<T1, T2, T3, T4>(Action<T1, T2, T3, T4> kernel)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
+        (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)cache.GetOrAdd(kernel.Method, _ => Accelerator.LoadKernel(kernel));
 
     /// <summary>Counts a launch made outside <c>Launch</c> (e.g. a cuBLAS call).</summary>
     internal void CountLaunch() => LaunchCount++;
