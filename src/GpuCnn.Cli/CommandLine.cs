@@ -435,6 +435,12 @@ public static class CommandLine
                 o.WriteLine($"  {producer,-12} {from,6} {to,4} {bytes,16:N0} {back,16:N0}");
             }
             o.WriteLine($"bytes transferred per step: {total}");
+            foreach (var input in graph.TopologicalOrder().Where(n => n.IsInput))
+            {
+                var readers = graph.TopologicalOrder().Where(n => n.Inputs.Contains(input)).Select(n => n.Device).Distinct().OrderBy(d => d).ToList();
+                if (readers.Count > 1)
+                    o.WriteLine($"input '{input.Name}' is uploaded from the host to devices {string.Join(", ", readers)}: {input.Shape.Size * batch * sizeof(float):N0} bytes each, no copy between devices");
+            }
         }
         return 0;
     }

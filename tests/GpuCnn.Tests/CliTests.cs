@@ -191,7 +191,8 @@ public class CliTests : IDisposable
         Assert.Contains("total parameters: 60965224", o);
         Assert.Matches(@"pool2a\s+0\s+1\s+11,075,584\s+11,075,584", o);
         Assert.Matches(@"drop7b\s+1\s+0\s+1,048,576\s+1,048,576", o);
-        Assert.Contains("bytes transferred per step: 137101312", o);
+        Assert.Contains("bytes transferred per step: 60030976", o);
+        Assert.Contains("input 'input' is uploaded from the host to devices 0, 1: 77,070,336 bytes each", o);
     }
 
     [Fact]

@@ -56,6 +56,7 @@ public sealed class Executor : IDisposable
         public ArrayView<float> View;
         public Storage? Grad;
         public Storage? MirrorOf;
+        public bool HostFed; // a graph input's copy on another device, uploaded from the host by SetInput
     }
 
     sealed class ScheduledStep
@@ -86,7 +87,7 @@ public sealed class Executor : IDisposable
     readonly int classes;
     readonly MemoryBuffer1D<int, Stride1D.Dense> labels;
     // Uploads that do not synchronise the stream (one per graph input, and the labels), created on first use.
-    readonly Dictionary<int, StagedUpload<float>> inputUploads = new();
+    readonly Dictionary<(int Input, int Device), StagedUpload<float>> inputUploads = new();
     StagedUpload<int>? labelUpload;
     readonly MemoryBuffer1D<float, Stride1D.Dense> lossRows, correctRows;
     readonly MemoryBuffer1D<double, Stride1D.Dense> stats;
@@ -197,7 +198,9 @@ public sealed class Executor : IDisposable
                 m = NewStorage($"{s.Buffer.Name}@{device}", device, s.Buffer.Size);
                 m.MirrorOf = s;
                 mirrors[(s, device)] = m;
-                list.Add(new ScheduledStep { Kind = StepKind.TransferForward, Src = s, Dst = m, Length = s.Buffer.Size });
+                // A graph input goes to every device that reads it straight from the host: no device-to-device copy.
+                if (producer.IsInput) m.HostFed = true;
+                else list.Add(new ScheduledStep { Kind = StepKind.TransferForward, Src = s, Dst = m, Length = s.Buffer.Size });
             }
             return m;
         }
@@ -267,6 +270,8 @@ public sealed class Executor : IDisposable
             act[n].Buffer.Touch(0);
             if (act[n].Grad is { } g) { g.Buffer.Touch(0); g.Buffer.Touch(last); }
         }
+        foreach (var m in mirrors.Values.Where(m => m.HostFed))
+            m.Buffer.Touch(0); // written by SetInput before the first step
         act[output].Buffer.Touch(last);
         act[output].Grad?.Buffer.Touch(last);
         var written = new HashSet<Storage>();
@@ -376,13 +381,20 @@ public sealed class Executor : IDisposable
         var node = order.Where(n => n.IsInput).ElementAt(index);
         if (batch.Length != s.Buffer.Size)
             throw new ShapeMismatchException($"input '{node.Name}'", $"{node.Shape.WithBatch(BatchSize)} ({s.Buffer.Size} values)", $"{batch.Length} values");
+        Upload(batch, s, index);
+        foreach (var m in storages)
+            if (m.HostFed && m.MirrorOf == s) Upload(batch, m, index);
+    }
+
+    void Upload(ReadOnlySpan<float> batch, Storage s, int index)
+    {
         var dev = devices[s.Device];
         if (dev.Kind == DeviceKind.Cpu) // the CPU accelerator runs in order on the host anyway: nothing to overlap
         {
             s.View.CopyFromCPU(dev.Stream, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(batch), batch.Length);
             return;
         }
-        if (!inputUploads.TryGetValue(index, out var up)) inputUploads[index] = up = new StagedUpload<float>(dev);
+        if (!inputUploads.TryGetValue((index, s.Device), out var up)) inputUploads[(index, s.Device)] = up = new StagedUpload<float>(dev);
         up.Upload(batch, s.View);
     }
 

@@ -71,7 +71,8 @@ public static class ModelSummary
             foreach (var i in n.Inputs)
             {
                 var producer = Storage(i);
-                if (producer.Device == n.Device || !seen.Add((producer, n.Device))) continue;
+                // Graph inputs are uploaded from the host to every device that reads them: nothing crosses.
+                if (producer.IsInput || producer.Device == n.Device || !seen.Add((producer, n.Device))) continue;
                 list.Add((producer.Name, producer.Device, n.Device, producer.Shape.Size * batch * sizeof(float)));
             }
         return list;
