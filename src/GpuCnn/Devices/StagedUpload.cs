@@ -15,6 +15,7 @@ public sealed class StagedUpload<T> : IDisposable where T : unmanaged
     readonly PageLockedArray1D<T>?[] slots = new PageLockedArray1D<T>?[2];
     readonly ProfilingMarker?[] copied = new ProfilingMarker?[2];
     int next;
+    bool noMarkers; // a back end without stream markers: wait for the stream before refilling a buffer
 
     /// <summary>Creates an uploader that copies to <paramref name="device"/> on its stream.</summary>
     public StagedUpload(ComputeDevice device) => this.device = device;
@@ -32,6 +33,8 @@ public sealed class StagedUpload<T> : IDisposable where T : unmanaged
             marker.Dispose();
             copied[i] = null;
         }
+        else if (noMarkers && slots[i] is not null)
+            device.Stream.Synchronize();
         if (slots[i] is not { } slot || slot.Length != data.Length)
         {
             slots[i]?.Dispose();
@@ -39,7 +42,9 @@ public sealed class StagedUpload<T> : IDisposable where T : unmanaged
         }
         data.CopyTo(slot.Span);
         target.CopyFromPageLockedAsync(device.Stream, slot);
-        copied[i] = device.Stream.AddProfilingMarker();
+        if (noMarkers) return;
+        try { copied[i] = device.Stream.AddProfilingMarker(); }
+        catch (NotSupportedException) { noMarkers = true; }
     }
 
     /// <summary>Waits for pending copies and frees the page-locked buffers.</summary>
