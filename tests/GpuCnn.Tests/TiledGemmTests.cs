@@ -158,6 +158,22 @@ public class TiledGemmTests
     }
 
     [Fact]
+    public void Tuning_skips_kernels_the_device_cannot_run()
+    {
+        using var dev = DeviceManager.Open("cpu"); // 2 threads per group: the tiled kernels cannot launch
+        dev.Gemm.TuneOnCpu = true;
+        GradCheck.Layer(dev, new Linear(5, 3), 2, new Shape(5));
+        Assert.NotEmpty(dev.Gemm.Choices);
+        Assert.All(dev.Gemm.Choices.Values, v => Assert.Equal(GemmKernel.Direct, v));
+        int tile64 = Array.IndexOf(GemmEngine.Candidates, GemmKernel.Tile64), direct = Array.IndexOf(GemmEngine.Candidates, GemmKernel.Direct);
+        Assert.All(dev.Gemm.Timings.Values, t =>
+        {
+            Assert.True(double.IsPositiveInfinity(t[tile64]));
+            Assert.True(double.IsFinite(t[direct]) && t[direct] > 0);
+        });
+    }
+
+    [Fact]
     public void A_warm_tiled_launch_allocates_no_more_than_the_bare_ilgpu_launch()
     {
         var dev = Backends.Tiled("cpu", GemmKernel.Tile64);

@@ -77,7 +77,7 @@ public sealed class GemmEngine
     /// <summary>The family chosen for each operation key so far.</summary>
     public IReadOnlyDictionary<string, GemmKernel> Choices => choices;
 
-    /// <summary>Milliseconds per run of each candidate (in <see cref="Candidates"/> order) for each tuned key.</summary>
+    /// <summary>Milliseconds per run of each candidate (in <see cref="Candidates"/> order) for each tuned key; infinity where a candidate cannot run.</summary>
     public IReadOnlyDictionary<string, double[]> Timings => timings;
 
     /// <summary>Families tried by tuning, in order.</summary>
@@ -114,8 +114,17 @@ public sealed class GemmEngine
             var ms = new double[Candidates.Length];
             for (int i = 0; i < Candidates.Length; i++)
             {
-                run(Candidates[i], scratch.View); // warm-up: first launch pays module loading
-                device.Synchronize();
+                if (IsTiled(Candidates[i]) && !CanRunTiled) { ms[i] = double.PositiveInfinity; continue; }
+                try
+                {
+                    run(Candidates[i], scratch.View); // warm-up: first launch pays module loading
+                    device.Synchronize();
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or ILGPU.InternalCompilerException)
+                {
+                    ms[i] = double.PositiveInfinity; // refused before launch (group size, compiler): not a candidate here
+                    continue;
+                }
                 int reps = 0;
                 var sw = Stopwatch.StartNew();
                 do { run(Candidates[i], scratch.View); reps++; device.Synchronize(); }
