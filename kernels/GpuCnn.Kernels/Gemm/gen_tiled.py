@@ -101,7 +101,7 @@ namespace GpuCnn.Kernels.Gemm;
 /// BK-deep slices of A and B are fetched into registers while the current ones are multiplied, with one barrier
 /// per step. Launch with group size 256 and grid (⌈N/BN⌉, ⌈M/BM⌉, Batches·Splits).
 /// </summary>
-public static class TiledGemmKernels
+public static partial class TiledGemmKernels
 {
     /// <summary>Threads per group of every tiled kernel.</summary>
     public const int GroupSize = 256;
@@ -109,26 +109,6 @@ public static class TiledGemmKernels
     public const int TileK = 8;
 
 '''
-tail = '''
-    /// <summary>
-    /// Sums split-K partials: dst[b·dstBatchStride + m·ld + n] = Σ_s P[s, b, m, n] + beta·dst (beta 0 overwrites).
-    /// One output per iteration over n = Batches·M·N elements.
-    /// </summary>
-    public static void ReduceSplits(Index1D t, int n, int chunk, GemmShape s, ArrayView<float> partial,
-        ArrayView<float> dst, int ld, int dstBatchStride, float beta)
-    {
-        int end = Chunk.End(t, chunk, n);
-        int plane = s.M * s.N, stride = s.Batches * plane;
-        for (int e = Chunk.Start(t, chunk); e < end; e++)
-        {
-            int b = e / plane, r = e - b * plane, m = r / s.N, col = r - m * s.N;
-            float acc = 0f;
-            for (int sp = 0; sp < s.Splits; sp++) acc += partial[sp * stride + e];
-            int i = b * dstBatchStride + m * ld + col;
-            dst[i] = beta == 0f ? acc : acc + beta * dst[i];
-        }
-    }
-}
-'''
+tail = '\n}\n'
 print(head + kernel("Tile128", 128, 8, "128×128 tile, 8×8 outputs per thread: large products (AlexNet's convolutions and FC layers).")
       + "\n\n" + kernel("Tile64", 64, 4, "64×64 tile, 4×4 outputs per thread: mid-size products, more groups per SM.") + tail, end="")
