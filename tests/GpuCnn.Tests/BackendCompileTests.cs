@@ -25,7 +25,7 @@ public class BackendCompileTests : IDisposable
     readonly Context context = Context.Create(b => b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O2)); // as DeviceManager
     readonly PTXBackend backend;
 
-    public BackendCompileTests() => backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+    public BackendCompileTests() => backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
 
     public void Dispose()
     {

@@ -272,6 +272,8 @@ public sealed class Executor : IDisposable
         }
         foreach (var m in mirrors.Values.Where(m => m.HostFed))
             m.Buffer.Touch(0); // written by SetInput before the first step
+        inputNodes = order.Where(n => n.IsInput).ToArray();
+        inputTargets = inputNodes.Select(n => mirrors.Values.Where(m => m.HostFed && m.MirrorOf == act[n]).Prepend(act[n]).ToArray()).ToArray();
         act[output].Buffer.Touch(last);
         act[output].Grad?.Buffer.Touch(last);
         var written = new HashSet<Storage>();
@@ -366,24 +368,27 @@ public sealed class Executor : IDisposable
         }
     }
 
+    // Graph inputs in order, and per input the buffers SetInput fills: its own and its copies on other devices.
+    Node[] inputNodes = Array.Empty<Node>();
+    Storage[][] inputTargets = Array.Empty<Storage[]>();
+
     Storage InputStorage(int index)
     {
-        var inputs = order.Where(n => n.IsInput).ToList();
-        if (index < 0 || index >= inputs.Count)
-            throw new ArgumentOutOfRangeException(nameof(index), $"the graph has {inputs.Count} input(s)");
-        return act[inputs[index]];
+        if (index < 0 || index >= inputNodes.Length)
+            throw new ArgumentOutOfRangeException(nameof(index), $"the graph has {inputNodes.Length} input(s)");
+        return act[inputNodes[index]];
     }
 
     /// <summary>Uploads a batch for graph input <paramref name="index"/>: exactly BatchSize × sample values, NCHW.</summary>
     public void SetInput(ReadOnlySpan<float> batch, int index = 0)
     {
         var s = InputStorage(index);
-        var node = order.Where(n => n.IsInput).ElementAt(index);
         if (batch.Length != s.Buffer.Size)
+        {
+            var node = inputNodes[index];
             throw new ShapeMismatchException($"input '{node.Name}'", $"{node.Shape.WithBatch(BatchSize)} ({s.Buffer.Size} values)", $"{batch.Length} values");
-        Upload(batch, s, index);
-        foreach (var m in storages)
-            if (m.HostFed && m.MirrorOf == s) Upload(batch, m, index);
+        }
+        foreach (var target in inputTargets[index]) Upload(batch, target, index);
     }
 
     void Upload(ReadOnlySpan<float> batch, Storage s, int index)
