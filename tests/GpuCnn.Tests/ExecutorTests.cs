@@ -89,7 +89,7 @@ public class ExecutorTests
     [Fact]
     public void Steady_state_training_step_allocates_nothing()
     {
-        var dev = Backends.Get("cpu");
+        using var dev = Backends.Private("cpu"); // counts pool allocations and launches: no other test may use it meanwhile
         using var ex = new Executor(LeNet5.Build(), dev, 4);
         ex.Parameters.Initialize(1);
         using var opt = new Sgd(ex.Parameters, 0.01f, 0.9f);

@@ -43,7 +43,7 @@ public class FusionTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Fused_lenet_trains_bit_identically_with_four_fewer_launches(string backend)
     {
-        var dev = Backends.Get(backend);
+        using var dev = Backends.Private(backend); // counts launches: no other test may launch on it meanwhile
         var plain = Train(dev, false, 3);
         var fused = Train(dev, true, 3);
         Assert.Equal(plain.Losses, fused.Losses);

@@ -59,8 +59,10 @@ public sealed partial class ComputeDevice : IDisposable
     /// <summary>Elements per thread for a launch over <paramref name="n"/> elements: 1 on GPUs, large chunks on the CPU.</summary>
     public int ChunkFor(int n) => Kind == DeviceKind.Cpu ? Math.Max(1, (n + cpuTarget - 1) / cpuTarget) : 1;
 
-    /// <summary>Kernel launches made through <c>Launch</c> since the device was opened (launch overhead is what small models pay).</summary>
-    public long LaunchCount { get; private set; }
+    /// <summary>Kernel launches made through <c>Launch</c> since the device was opened (launch overhead is what small models pay).
+    /// Executors on several threads may share a device, so the count is kept with atomic increments.</summary>
+    public long LaunchCount => Interlocked.Read(ref launchCount);
+    long launchCount;
 
     /// <summary>Number of kernels compiled so far on this accelerator.</summary>
     public int LoadedKernelCount => cache.Count;
@@ -94,7 +96,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1);
     }
@@ -110,7 +112,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2);
     }
@@ -126,7 +128,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3);
     }
@@ -142,7 +144,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4);
     }
@@ -158,7 +160,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5);
     }
@@ -174,7 +176,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6);
     }
@@ -190,7 +192,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7);
     }
@@ -206,7 +208,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7, a8);
     }
@@ -222,7 +224,7 @@ public sealed partial class ComputeDevice : IDisposable
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
     {
         if (n <= 0) return;
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         int chunk = ChunkFor(n);
         kernel(Stream, (n + chunk - 1) / chunk, n, chunk, a1, a2, a3, a4, a5, a6, a7, a8, a9);
     }
@@ -247,14 +249,14 @@ public sealed partial class ComputeDevice
         (Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4>)cache.GetOrAdd(kernel.Method, _ => Accelerator.LoadKernel(kernel));
 
     /// <summary>Counts a launch made outside <c>Launch</c> (e.g. a cuBLAS call).</summary>
-    internal void CountLaunch() => LaunchCount++;
+    internal void CountLaunch() => Interlocked.Increment(ref launchCount);
 
     /// <summary>Launches an explicitly grouped kernel on this device's stream.</summary>
     public void LaunchGrouped<T1, T2, T3, T4>(Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4> kernel, KernelConfig config,
         T1 a1, T2 a2, T3 a3, T4 a4)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct
     {
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         kernel(Stream, config, a1, a2, a3, a4);
     }
 }

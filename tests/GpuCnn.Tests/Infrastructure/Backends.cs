@@ -26,6 +26,16 @@ public static class Backends
     }
 
     /// <summary>
+    /// A new device of <paramref name="kind"/> that only the calling test uses (dispose it). Tests that count launches
+    /// or pool allocations need one: test classes run in parallel, and the shared device counts their work too.
+    /// </summary>
+    public static ComputeDevice Private(string kind)
+    {
+        Get(kind); // skips when the back end is missing
+        return DeviceManager.Open(kind);
+    }
+
+    /// <summary>
     /// A device of <paramref name="kind"/> with every GEMM-shaped product forced to <paramref name="kernel"/>. On the
     /// CPU it is the 256-thread-group accelerator, since the tiled kernels need that group shape.
     /// </summary>
