@@ -4,7 +4,10 @@
 Trains the same models as `gpucnn bench` with the same batch sizes, optimiser (SGD, momentum 0.9, weight decay
 5e-4) and precision, on one fixed batch of random data already on the device, so that both sides time the training
 step and not a data loader. Prints one JSON object per run:
-  {"model", "batch_size", "image_size", "device", "images_per_second", "ms_per_step", "peak_memory_bytes", "tf32"}
+  {"model", "batch_size", "image_size", "device", "images_per_second", "ms_per_step", "peak_memory_bytes",
+   "peak_reserved_bytes", "tf32"}
+peak_memory_bytes is the caching allocator's peak of live tensors in the timed steps; peak_reserved_bytes is what the
+allocator held from the driver, the closer match to GpuCnn's device_memory_bytes (driver-level, kernels included).
 
   python3 perf/reference/pytorch_train.py --model lenet5 --batch-size 64 --steps 200
   python3 perf/reference/pytorch_train.py --model alexnet --batch-size 128 --steps 30 [--tf32]
@@ -89,6 +92,7 @@ def main():
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
         "images_per_second": a.batch_size * a.steps / secs, "ms_per_step": secs / a.steps * 1000,
         "peak_memory_bytes": torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else None,
+        "peak_reserved_bytes": torch.cuda.max_memory_reserved(dev) if dev.type == "cuda" else None,
         "tf32": a.tf32, "torch": torch.__version__,
     }))
 

@@ -336,6 +336,9 @@ public static class CommandLine
         var devices = OpenDevices(a, graph);
         bool fuse = !a.Has("no-fuse"), cudaGraph = a.Has("cuda-graph");
         a.RejectUnknown("bench");
+        // Device memory before the model exists, so the reading after the run is what the model, its kernels,
+        // tuning scratch and any cuBLAS workspace hold (CUDA only).
+        var memoryBefore = devices.Select(d => d.MemoryInUse()).ToArray();
         try
         {
             var opts = new TrainOptions { BatchSize = batch, FuseActivations = fuse, CudaGraphs = cudaGraph };
@@ -373,10 +376,17 @@ public static class CommandLine
             double secs = sw.Elapsed.TotalSeconds;
             var (l, _, n) = ex.ReadStatistics();
             double ips = batch * steps / secs;
+            long? deviceMemory = null;
+            for (int i = 0; i < devices.Count; i++)
+                if (devices[i].MemoryInUse() is long after && memoryBefore[i] is long before)
+                    deviceMemory = (deviceMemory ?? 0) + Math.Max(0, after - before);
             o.WriteLine($"device{(devices.Count > 1 ? "s" : "")}: {string.Join(", ", devices)}");
             o.WriteLine($"{graph.Name} training, batch {batch}, {defChannels}x{size}x{size}: {steps} steps in {secs:F3} s = {secs / steps * 1000:F3} ms/step, " +
                         $"{ips:G4} img/s (final mean loss {l / Math.Max(1, n):F4})");
             foreach (var d in devices) o.WriteLine(GemmLine(d));
+            o.WriteLine(deviceMemory is long m
+                ? $"device memory held by the run: {m / 1048576.0:F0} MiB (driver's used memory after the run minus before the model)"
+                : $"device memory held by the run: not reported by this back end (planned activations {ex.PeakActivationBytes / 1048576.0:F1} MiB)");
             if (cudaGraph)
                 o.WriteLine(trainer.CudaGraphProblem is { } why ? $"cuda graph: not used ({why})" : $"cuda graph: {trainer.CudaGraphReplays} of {warmup + steps} steps replayed");
             if (profile)
@@ -390,6 +400,7 @@ public static class CommandLine
                     ["model"] = graph.Name, ["device"] = string.Join(",", devices.Select(d => d.Id)), ["device_name"] = string.Join(", ", devices.Select(d => d.Name)),
                     ["batch_size"] = batch, ["image_size"] = size, ["steps"] = steps, ["warmup"] = warmup, ["seconds"] = secs,
                     ["ms_per_step"] = secs / steps * 1000, ["images_per_second"] = ips, ["peak_activation_bytes"] = ex.PeakActivationBytes,
+                    ["device_memory_bytes"] = deviceMemory,
                     ["bytes_transferred_per_step"] = ex.TransferBytesPerStep.Sum(t => t.Bytes),
                     ["gemm"] = devices.Select(GemmLine).ToList(),
                     ["gemm_choices"] = devices.SelectMany(d => d.Gemm.Choices.Select(kv => $"{d.Id} {kv.Key}: {kv.Value}")).ToList(),

@@ -145,6 +145,9 @@ public class CliTests : IDisposable
         using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
         Assert.True(doc.RootElement.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal(3, doc.RootElement.GetProperty("steps").GetInt32());
+        // The CPU accelerator cannot report device memory: the metric is null and the text says why.
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("device_memory_bytes").ValueKind);
+        Assert.Contains("device memory held by the run: not reported by this back end", o);
     }
 
     [Fact]

@@ -71,6 +71,19 @@ public sealed partial class ComputeDevice : IDisposable
     public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged =>
         Accelerator.Allocate1D<T>(Math.Max(1, length));
 
+    /// <summary>
+    /// Bytes of device memory in use on the whole GPU (total minus free, as the CUDA driver reports it, so it includes
+    /// other processes and this context's own code), or null where the back end cannot say (OpenCL, CPU). The
+    /// difference between two readings in one process is what that process allocated in between.
+    /// </summary>
+    public long? MemoryInUse()
+    {
+        if (Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator) return null;
+        Accelerator.Bind(); // cuMemGetInfo answers for the calling thread's current context
+        return ILGPU.Runtime.Cuda.CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out long total) == ILGPU.Runtime.Cuda.CudaError.CUDA_SUCCESS
+            ? total - free : null;
+    }
+
     /// <summary>Waits until all queued work on this device has finished.</summary>
     public void Synchronize() => Stream.Synchronize();
 
