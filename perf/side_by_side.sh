@@ -43,7 +43,9 @@ fmt='import json,sys; v=json.load(open(sys.argv[1]))["images_per_second"]; print
 ratio() { python3 -c "import sys; g,p=sys.argv[1:]; print(f'{float(g)/float(p):.2f}x')" "$1" "$2" 2>/dev/null || echo n/a; }
 
 echo "device: $DEVICE$(command -v nvidia-smi >/dev/null 2>&1 && echo " ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1))"); $(date -u +%F)"
-printf '%-17s %6s %6s | %14s | %14s | %7s | %s\n' work batch size "GpuCnn img/s" "PyTorch img/s" ratio "PyTorch peak MiB"
+# Memory: GpuCnn's is the driver's used memory after the run minus before the model (buffers, kernels, cuBLAS
+# workspace); PyTorch's is its allocator's peak of live tensors / peak held from the driver, in the timed steps.
+printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' work batch size "GpuCnn img/s" "PyTorch img/s" ratio "GpuCnn MiB" "PyTorch MiB live/held"
 for r in "${runs[@]}"; do
   read -r label model batch size steps quick gopt popt <<<"$r"
   [ "${QUICK:-0}" = 1 ] && steps=$quick
@@ -54,15 +56,19 @@ for r in "${runs[@]}"; do
   "${perf[@]}" e2e "$model" --device "$DEVICE" --batch-size "$batch" --image-size "$size" --steps "$steps" --warmup 2 $gopt --metrics "$g" \
     > "$out/gpucnn-$tag.log" 2>&1 || echo "gpucnn $label $batch failed; see $out/gpucnn-$tag.log" >&2
   gi=$(python3 -c "$fmt" "$g" 2>/dev/null || echo n/a)
+  gm=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])).get('device_memory_bytes'); print('n/a' if m is None else round(m/2**20))" "$g" 2>/dev/null || echo n/a)
   pi=n/a; pm=n/a
   if [ $have_torch = 1 ]; then
     # shellcheck disable=SC2086
     python3 perf/reference/pytorch_train.py --model "$model" --batch-size "$batch" --image-size "$size" --steps "$steps" \
       --warmup 2 --device "$torch_device" $popt > "$p" 2> "$out/pytorch-$tag.log" || echo "pytorch $label $batch failed" >&2
     pi=$(python3 -c "$fmt" "$p" 2>/dev/null || echo n/a)
-    pm=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['peak_memory_bytes']; print('n/a' if m is None else round(m/2**20))" "$p" 2>/dev/null || echo n/a)
+    pm=$(python3 -c "
+import json,sys
+j=json.load(open(sys.argv[1])); a,r=j.get('peak_memory_bytes'),j.get('peak_reserved_bytes')
+print('n/a' if a is None else f'{round(a/2**20)}/{round(r/2**20)}')" "$p" 2>/dev/null || echo n/a)
   fi
-  printf '%-17s %6s %6s | %14s | %14s | %7s | %s\n' "$label" "$batch" "$size" "$gi" "$pi" "$(ratio "$gi" "$pi")" "$pm"
+  printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "$label" "$batch" "$size" "$gi" "$pi" "$(ratio "$gi" "$pi")" "$gm" "$pm"
 done
 
 # SGEMM: GFLOP/s, each GpuCnn kernel validated against a double reference before it is timed.
@@ -76,18 +82,22 @@ for prec in fp32 tf32; do
       > "$out/pytorch-sgemm-$prec.json" 2>> "$out/pytorch-sgemm.log" || echo "pytorch sgemm $prec failed" >&2
     tp=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["gflops"]))' "$out/pytorch-sgemm-$prec.json" 2>/dev/null || echo n/a)
   fi
-  # Ours: the best of our own ILGPU kernels for fp32; cuBLAS through our provider for both precisions.
-  own=$(python3 -c '
+  # Ours: the best of the library's ILGPU kernels for fp32, the best experimental kernel (perf/Experimental, not yet
+  # in the library) on its own row, and cuBLAS through our provider for both precisions.
+  best() { python3 -c '
 import json,sys
-r=[x for x in json.load(open(sys.argv[1]))["results"] if x["valid"] and not x["kernel"].startswith("cublas")]
-print(round(max(x["gflops"] for x in r)) if r else "n/a")' "$out/gpucnn-sgemm.json" 2>/dev/null || echo n/a)
+r=[x for x in json.load(open(sys.argv[1]))["results"] if x["valid"] and x["kernel"].startswith(sys.argv[2]) == (sys.argv[3] == "1")
+   and not x["kernel"].startswith("cublas")]
+print(round(max(x["gflops"] for x in r)) if r else "n/a")' "$out/gpucnn-sgemm.json" "$1" "$2" 2>/dev/null || echo n/a; }
+  own=$(best exp 0); exp=$(best exp 1)
   cub=$(python3 -c '
 import json,sys
 r=[x for x in json.load(open(sys.argv[1]))["results"] if x["valid"] and x["kernel"]=="cublas-"+sys.argv[2]]
 print(round(r[0]["gflops"]) if r else "n/a")' "$out/gpucnn-sgemm.json" "$prec" 2>/dev/null || echo n/a)
   if [ $prec = fp32 ]; then
-    printf '%-17s %6s %6s | %14s | %14s | %7s | %s\n' "sgemm/own" - "$sgemm_size" "$own GF/s" "$tp GF/s" "$(ratio "$own" "$tp")" "GpuCnn's ILGPU kernel vs torch.matmul fp32"
+    printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/own" - "$sgemm_size" "$own GF/s" "$tp GF/s" "$(ratio "$own" "$tp")" - "GpuCnn's ILGPU kernel vs torch.matmul fp32"
+    printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/exp01-v4" - "$sgemm_size" "$exp GF/s" "$tp GF/s" "$(ratio "$exp" "$tp")" - "experimental Float4 shared reads (perf/Experimental) vs torch.matmul fp32"
   fi
-  printf '%-17s %6s %6s | %14s | %14s | %7s | %s\n' "sgemm/cublas-$prec" - "$sgemm_size" "$cub GF/s" "$tp GF/s" "$(ratio "$cub" "$tp")" "cuBLAS via ILGPU vs torch.matmul $prec"
+  printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/cublas-$prec" - "$sgemm_size" "$cub GF/s" "$tp GF/s" "$(ratio "$cub" "$tp")" - "cuBLAS via ILGPU vs torch.matmul $prec"
 done
 echo "PyTorch: $([ $have_torch = 1 ] && python3 -c 'import torch; print(torch.__version__)' || echo 'not installed'); results in $out"

@@ -43,8 +43,21 @@ public static class SgemmBench
                 families.Add((kind.ToString().ToLowerInvariant(), null, () => dev.Gemm.Launch(kind,
                     new DenseA { V = da.View, Ld = n }, new DenseB { V = db.View, Ld = n },
                     new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n))));
+        if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
+        {
+            // Experiment 01 (perf/Experimental/Gemm01Vec4.cs): the tiled kernels with Float4 shared-memory reads.
+            foreach (var (name, tile, kernel) in new (string, int, Action<DenseA, DenseB, DenseC, GemmShape>)[]
+                { ("exp01-v4-64", 64, Experimental.Gemm01Vec4Kernels.Tile64V4), ("exp01-v4-128", 128, Experimental.Gemm01Vec4Kernels.Tile128V4) })
+            {
+                var raw = dev.LoadGrouped(kernel);
+                var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (n + tile - 1) / tile, 1), new Index3D(TiledGemmKernels.GroupSize, 1, 1));
+                var (a4, b4, c4, s4) = (new DenseA { V = da.View, Ld = n }, new DenseB { V = db.View, Ld = n },
+                    new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n));
+                families.Add((name, null, () => dev.LaunchGrouped(raw, config, a4, b4, c4, s4)));
+            }
+        }
         else
-            Console.WriteLine($"tile64/tile128: skipped, {dev.Id} allows {dev.Accelerator.MaxNumThreadsPerGroup} threads per group (the CPU accelerator is shaped for the direct kernels)");
+            Console.WriteLine($"tile64/tile128/exp01-v4: skipped, {dev.Id} allows {dev.Accelerator.MaxNumThreadsPerGroup} threads per group (the CPU accelerator is shaped for the direct kernels)");
         if (dev.Gemm.CuBlasReady())
         {
             void Blas() => dev.Gemm.Sgemm(false, false, n, n, n, 1, da.View, n, db.View, n, 0, dc.View, n);

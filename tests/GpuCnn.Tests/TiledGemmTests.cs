@@ -30,6 +30,16 @@ public class TiledGemmTests
     {
         var dev = Device(backend, kernel);
         var kind = GemmEngine.Parse(kernel);
+        DenseMatchesDoubleReference(dev, kernel, (a, b, c, shape) => dev.Gemm.Launch(kind, a, b, c, shape));
+    }
+
+    /// <summary>
+    /// Batched C = relu?(α·op(A)·op(B) + bias + β·C) through <paramref name="launch"/> against a double reference, for
+    /// all four transpose combinations, the three bias modes, padded leading dimensions and sizes that are no tile's
+    /// multiple. Shared with the experimental kernels in perf/.
+    /// </summary>
+    public static void DenseMatchesDoubleReference(ComputeDevice dev, string kernel, Action<DenseA, DenseB, DenseC, GemmShape> launch)
+    {
         var rng = new Random(5);
         const int m = 70, n = 37, k = 29, batches = 2;
         foreach (int ta in new[] { 0, 1 })
@@ -58,7 +68,7 @@ public class TiledGemmTests
             using var db = dev.Accelerator.Allocate1D(b);
             using var dc = dev.Accelerator.Allocate1D(c);
             using var dbias = dev.Accelerator.Allocate1D(bias);
-            dev.Gemm.Launch(kind,
+            launch(
                 new DenseA { V = da.View, Ld = lda, BatchStride = sa, Trans = ta },
                 new DenseB { V = db.View, Ld = ldb, BatchStride = sb, Trans = tb },
                 new DenseC { V = dc.View, Bias = dbias.View, Ld = ldc, BatchStride = sc, BiasMode = biasMode, Relu = relu, Alpha = alpha, Beta = beta },
