@@ -82,7 +82,7 @@ for prec in fp32 tf32; do
       > "$out/pytorch-sgemm-$prec.json" 2>> "$out/pytorch-sgemm.log" || echo "pytorch sgemm $prec failed" >&2
     tp=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["gflops"]))' "$out/pytorch-sgemm-$prec.json" 2>/dev/null || echo n/a)
   fi
-  # Ours: the best of the library's ILGPU kernels for fp32, the best experimental kernel (perf/Experimental, not yet
+  # Ours: the best of the library's ILGPU kernels for fp32, the best experimental kernel (perf/GpuCnn.Experimental, not yet
   # in the library) on its own row, and cuBLAS through our provider for both precisions.
   best() { python3 -c '
 import json,sys
@@ -96,7 +96,7 @@ r=[x for x in json.load(open(sys.argv[1]))["results"] if x["valid"] and x["kerne
 print(round(r[0]["gflops"]) if r else "n/a")' "$out/gpucnn-sgemm.json" "$prec" 2>/dev/null || echo n/a)
   if [ $prec = fp32 ]; then
     printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/own" - "$sgemm_size" "$own GF/s" "$tp GF/s" "$(ratio "$own" "$tp")" - "GpuCnn's ILGPU kernel vs torch.matmul fp32"
-    printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/exp01-v4" - "$sgemm_size" "$exp GF/s" "$tp GF/s" "$(ratio "$exp" "$tp")" - "experimental Float4 shared reads (perf/Experimental) vs torch.matmul fp32"
+    printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/exp01-v4" - "$sgemm_size" "$exp GF/s" "$tp GF/s" "$(ratio "$exp" "$tp")" - "experimental Float4 shared reads (perf/GpuCnn.Experimental) vs torch.matmul fp32"
   fi
   printf '%-17s %6s %6s | %14s | %14s | %7s | %10s | %s\n' "sgemm/cublas-$prec" - "$sgemm_size" "$cub GF/s" "$tp GF/s" "$(ratio "$cub" "$tp")" - "cuBLAS via ILGPU vs torch.matmul $prec"
 done

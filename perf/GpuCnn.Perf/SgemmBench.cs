@@ -45,7 +45,7 @@ public static class SgemmBench
                     new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n))));
         if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
         {
-            // Experiment 01 (perf/Experimental/Gemm01Vec4.cs): the tiled kernels with Float4 shared-memory reads.
+            // Experiment 01 (perf/GpuCnn.Experimental/Gemm01Vec4.cs): the tiled kernels with Float4 shared-memory reads.
             foreach (var (name, tile, kernel) in new (string, int, Action<DenseA, DenseB, DenseC, GemmShape>)[]
                 { ("exp01-v4-64", 64, Experimental.Gemm01Vec4Kernels.Tile64V4), ("exp01-v4-128", 128, Experimental.Gemm01Vec4Kernels.Tile128V4) })
             {

@@ -17,7 +17,7 @@ public class CliTests : IDisposable
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e);
+        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
 

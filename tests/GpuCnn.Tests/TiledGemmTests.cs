@@ -38,7 +38,7 @@ public class TiledGemmTests
     /// all four transpose combinations, the three bias modes, padded leading dimensions and sizes that are no tile's
     /// multiple. Shared with the experimental kernels in perf/.
     /// </summary>
-    public static void DenseMatchesDoubleReference(ComputeDevice dev, string kernel, Action<DenseA, DenseB, DenseC, GemmShape> launch)
+    internal static void DenseMatchesDoubleReference(ComputeDevice dev, string kernel, Action<DenseA, DenseB, DenseC, GemmShape> launch)
     {
         var rng = new Random(5);
         const int m = 70, n = 37, k = 29, batches = 2;

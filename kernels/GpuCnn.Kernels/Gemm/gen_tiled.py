@@ -2,7 +2,7 @@
 """Writes TiledGemmKernels.cs. ILGPU 1.5.3 neither unrolls loops nor keeps an indexed local array in registers,
 so each thread's TM x TN accumulators must be distinct scalar locals: this script writes them out.
 Run: python3 gen_tiled.py > TiledGemmKernels.cs
-     python3 gen_tiled.py --vec4 > ../../../perf/GpuCnn.Perf/Experimental/Gemm01Vec4.cs   (experimental, see there)"""
+     python3 gen_tiled.py --vec4 > ../../../perf/GpuCnn.Experimental/Gemm01Vec4.cs   (experimental, see there)"""
 import sys
 
 def kernel(name, bm, tm, doc, vec4=False):
