@@ -120,5 +120,9 @@ public class BackendCompileTests : IDisposable
         // The accumulators are scalar locals: nothing may live in local (stack) memory.
         Assert.DoesNotContain(".local", ptx);
         Assert.DoesNotContain("ld.local", ptx);
+        // An integer division is a ~20-instruction routine on a GPU. Only the prologue (grid z into batch and split)
+        // may divide; the operands' loaders and epilogues use FastDiv (ConvParams.Prepare).
+        int divisions = ptx.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\b(div|rem)\.[su]32\b"));
+        Assert.True(divisions <= 1, $"{kernel}: {divisions} integer divisions in the PTX");
     }
 }

@@ -11,6 +11,8 @@ namespace GpuCnn.Kernels.Conv;
 //   filter gradient: dW[g](co, (ci,r))     = Σ_(n,oy,ox) dY(co, (n,oy,ox)) · X(ci·r, (n,oy,ox))
 // where X(ci·r, (n,oy,ox)) = x[n, g·Cg+ci, oy·SH-PH+ky·DH, ox·SW-PW+kx·DW] (0 outside the image) and the data
 // gradient's dY term is 0 where the division is inexact or lands outside dY.
+// Every operand needs ConvParams.Prepare(): its divisions by geometry are multiplies and shifts (FastDiv), and the
+// channels per group are fields, since an integer division costs about twenty instructions on a GPU.
 
 /// <summary>Forward B operand: B(g, (ci,ky,kx), (n,oy,ox)), the im2col matrix of the input, read in place.</summary>
 public struct ConvImageB : IGemmB
@@ -22,7 +24,11 @@ public struct ConvImageB : IGemmB
     /// <inheritdoc/>
     public readonly bool KMajor => false;
     /// <inheritdoc/>
-    public readonly float Load(int g, int k, int n) => ConvIndex.Image(X, P, g, k, n / (P.OH * P.OW), n % (P.OH * P.OW));
+    public readonly float Load(int g, int k, int n)
+    {
+        int img = P.ByOutPlane.Div(n);
+        return ConvIndex.Image(X, P, g, k, img, P.ByOutPlane.Mod(n, img));
+    }
 }
 
 /// <summary>Forward C operand: writes y[n, g·Kg+co, oy, ox] = acc + bias (ReLU optional).</summary>
@@ -41,10 +47,10 @@ public struct ConvOutputC : IGemmC
     /// <inheritdoc/>
     public readonly void Store(int g, int split, int m, int n, float acc)
     {
-        int plane = P.OH * P.OW, img = n / plane, pix = n - img * plane, k = g * P.KPerGroup + m;
+        int img = P.ByOutPlane.Div(n), pix = P.ByOutPlane.Mod(n, img), k = g * P.Kg + m;
         float v = HasBias != 0 ? acc + Bias[k] : acc;
         if (Relu != 0 && v < 0f) v = 0f;
-        Y[(img * P.K + k) * plane + pix] = v;
+        Y[(img * P.K + k) * P.ByOutPlane.D + pix] = v;
     }
 }
 
@@ -60,8 +66,8 @@ public struct ConvDataWeightA : IGemmA
     /// <inheritdoc/>
     public readonly float Load(int g, int m, int k)
     {
-        int taps = P.KH * P.KW, co = k / taps, r = k - co * taps;
-        return W[((g * P.KPerGroup + co) * P.CPerGroup + m) * taps + r];
+        int co = P.ByTaps.Div(k), r = P.ByTaps.Mod(k, co);
+        return W[((g * P.Kg + co) * P.Cg + m) * P.ByTaps.D + r];
     }
 }
 
@@ -77,13 +83,13 @@ public struct ConvDataGradB : IGemmB
     /// <inheritdoc/>
     public readonly float Load(int g, int k, int n)
     {
-        int taps = P.KH * P.KW, co = k / taps, r = k - co * taps, ky = r / P.KW, kx = r - ky * P.KW;
-        int plane = P.H * P.W, img = n / plane, pix = n - img * plane, y = pix / P.W, x = pix - y * P.W;
+        int co = P.ByTaps.Div(k), r = P.ByTaps.Mod(k, co), ky = P.ByKW.Div(r), kx = P.ByKW.Mod(r, ky);
+        int img = P.ByPlane.Div(n), pix = P.ByPlane.Mod(n, img), y = P.ByW.Div(pix), x = P.ByW.Mod(pix, y);
         int ty = y + P.PH - ky * P.DH, tx = x + P.PW - kx * P.DW;
         if (ty < 0 || tx < 0) return 0f;
-        int oy = ty / P.SH, ox = tx / P.SW;
+        int oy = P.BySH.Div(ty), ox = P.BySW.Div(tx);
         if (oy * P.SH != ty || ox * P.SW != tx || oy >= P.OH || ox >= P.OW) return 0f;
-        return Dy[((img * P.K + g * P.KPerGroup + co) * P.OH + oy) * P.OW + ox];
+        return Dy[((img * P.K + g * P.Kg + co) * P.OH + oy) * P.OW + ox];
     }
 }
 
@@ -99,8 +105,8 @@ public struct ConvDataGradC : IGemmC
     /// <inheritdoc/>
     public readonly void Store(int g, int split, int m, int n, float acc)
     {
-        int plane = P.H * P.W, img = n / plane, pix = n - img * plane;
-        int i = (img * P.C + g * P.CPerGroup + m) * plane + pix;
+        int img = P.ByPlane.Div(n), pix = P.ByPlane.Mod(n, img);
+        int i = (img * P.C + g * P.Cg + m) * P.ByPlane.D + pix;
         Dx[i] = Beta == 0f ? acc : acc + Beta * Dx[i];
     }
 }
@@ -117,8 +123,8 @@ public struct ConvFilterGradA : IGemmA
     /// <inheritdoc/>
     public readonly float Load(int g, int m, int k)
     {
-        int plane = P.OH * P.OW, img = k / plane, pix = k - img * plane;
-        return Dy[(img * P.K + g * P.KPerGroup + m) * plane + pix];
+        int img = P.ByOutPlane.Div(k), pix = P.ByOutPlane.Mod(k, img);
+        return Dy[(img * P.K + g * P.Kg + m) * P.ByOutPlane.D + pix];
     }
 }
 
@@ -134,8 +140,8 @@ public struct ConvFilterImageB : IGemmB
     /// <inheritdoc/>
     public readonly float Load(int g, int k, int n)
     {
-        int plane = P.OH * P.OW, img = k / plane;
-        return ConvIndex.Image(X, P, g, n, img, k - img * plane);
+        int img = P.ByOutPlane.Div(k);
+        return ConvIndex.Image(X, P, g, n, img, P.ByOutPlane.Mod(k, img));
     }
 }
 
@@ -145,10 +151,10 @@ public static class ConvIndex
     /// <summary>x[img, g·Cg+ci, oy·SH−PH+ky·DH, ox·SW−PW+kx·DW] for row (ci,ky,kx) and output pixel oy·OW+ox; 0 in the padding.</summary>
     public static float Image(ArrayView<float> x, ConvParams p, int g, int row, int img, int pix)
     {
-        int taps = p.KH * p.KW, ci = row / taps, r = row - ci * taps, ky = r / p.KW, kx = r - ky * p.KW;
-        int oy = pix / p.OW, ox = pix - oy * p.OW;
+        int ci = p.ByTaps.Div(row), r = p.ByTaps.Mod(row, ci), ky = p.ByKW.Div(r), kx = p.ByKW.Mod(r, ky);
+        int oy = p.ByOW.Div(pix), ox = p.ByOW.Mod(pix, oy);
         int iy = oy * p.SH - p.PH + ky * p.DH, ix = ox * p.SW - p.PW + kx * p.DW;
         if (iy < 0 || ix < 0 || iy >= p.H || ix >= p.W) return 0f;
-        return x[((img * p.C + g * p.CPerGroup + ci) * p.H + iy) * p.W + ix];
+        return x[((img * p.C + g * p.Cg + ci) * p.H + iy) * p.W + ix];
     }
 }

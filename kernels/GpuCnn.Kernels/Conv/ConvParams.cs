@@ -24,4 +24,31 @@ public struct ConvParams
     public readonly int CPerGroup => C / G;
     /// <summary>Output channels per group.</summary>
     public readonly int KPerGroup => K / G;
+
+    // Filled by Prepare() for the implicit-GEMM operands (ConvGemmOperands.cs), whose loaders and epilogues would
+    // otherwise divide several times per element: GPUs have no integer divide instruction.
+    /// <summary>C/G and K/G, precomputed.</summary>
+    public int Cg, Kg;
+    /// <summary>Division by KH·KW, KW, OH·OW, OW, H·W, W, SH and SW.</summary>
+    public FastDiv ByTaps, ByKW, ByOutPlane, ByOW, ByPlane, ByW, BySH, BySW;
+
+    /// <summary>A copy with <see cref="Cg"/>, <see cref="Kg"/> and the divisors set; the implicit-GEMM operands need it.</summary>
+    public readonly ConvParams Prepare()
+    {
+        var p = this;
+        p.Cg = C / G;
+        p.Kg = K / G;
+        p.ByTaps = FastDiv.For(KH * KW);
+        p.ByKW = FastDiv.For(KW);
+        p.ByOutPlane = FastDiv.For(Math.Max(1, OH * OW));
+        p.ByOW = FastDiv.For(Math.Max(1, OW));
+        p.ByPlane = FastDiv.For(H * W);
+        p.ByW = FastDiv.For(W);
+        p.BySH = FastDiv.For(SH);
+        p.BySW = FastDiv.For(SW);
+        return p;
+    }
+
+    /// <summary>True once <see cref="Prepare"/> has filled the precomputed fields.</summary>
+    public readonly bool IsPrepared => ByTaps.D != 0;
 }

@@ -124,7 +124,7 @@ public sealed class Conv2d : Layer
             N = input[0], C = input[1], H = input[2], W = input[3], K = OutChannels, OH = oh, OW = ow,
             KH = KernelSize.H, KW = KernelSize.W, SH = Stride.H, SW = Stride.W, PH = ph, PW = pw,
             DH = Dilation.H, DW = Dilation.W, G = Groups,
-        };
+        }.Prepare();
     }
 
     /// <summary>True for a 1×1, stride-1, unpadded, undilated convolution, which runs the pointwise kernels.</summary>
