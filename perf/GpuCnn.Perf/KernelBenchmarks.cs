@@ -45,7 +45,7 @@ public class KernelBenchmarks
         dev = DeviceManager.Open(DeviceSpec);
         Console.WriteLine($"// device: {dev}");
         // LeNet-5's conv2: 6→16 channels, 5×5, on 14×14.
-        conv = new ConvParams { N = Batch, C = 6, H = 14, W = 14, K = 16, OH = 10, OW = 10, KH = 5, KW = 5, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 };
+        conv = new ConvParams { N = Batch, C = 6, H = 14, W = 14, K = 16, OH = 10, OW = 10, KH = 5, KW = 5, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
         var rng = new Random(1);
         float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)rng.NextDouble() - 0.5f; return a; }
         x = dev.Accelerator.Allocate1D(R((long)Batch * 6 * 14 * 14));
@@ -62,7 +62,7 @@ public class KernelBenchmarks
         convFilter = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardFilter);
         gemm = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
         // GoogLeNet inception3a's 3×3 reduce: a 1×1 convolution 192→96 on 28×28, batch 8.
-        pw = new ConvParams { N = 8, C = 192, H = 28, W = 28, K = 96, OH = 28, OW = 28, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 };
+        pw = new ConvParams { N = 8, C = 192, H = 28, W = 28, K = 96, OH = 28, OW = 28, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
         px = dev.Accelerator.Allocate1D(R(8L * 192 * 784));
         pwW = dev.Accelerator.Allocate1D(R(96 * 192));
         py = dev.Accelerator.Allocate1D(R(8L * 96 * 784));

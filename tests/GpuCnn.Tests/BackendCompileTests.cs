@@ -68,6 +68,20 @@ public class BackendCompileTests : IDisposable
         Assert.Contains(".entry", ck.PTXAssembly);
     }
 
+    [Theory]
+    [InlineData(nameof(LoweringKernels.Im2Col))]
+    [InlineData(nameof(LoweringKernels.Col2Im))]
+    [InlineData(nameof(LoweringKernels.BatchToChannelMajor))]
+    [InlineData(nameof(LoweringKernels.ChannelToBatchMajor))]
+    public void Lowering_kernels_index_without_integer_division(string kernel)
+    {
+        // The cuBLAS path's im2col, col2im and permutes touch every element of large matrices; a division there is
+        // a ~20-instruction routine per element on a GPU, so they use FastDiv.
+        var ck = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(Resolve($"{nameof(LoweringKernels)}.{kernel}")), KernelSpecialization.Empty);
+        int divisions = ck.PTXAssembly.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\b(div|rem)\.[su]32\b"));
+        Assert.Equal(0, divisions);
+    }
+
     /// <summary>OpenCL C 2.0 with every optional capability (the PoCL of the GPU machine has generic address spaces).</summary>
     CLBackend OpenClBackend()
     {

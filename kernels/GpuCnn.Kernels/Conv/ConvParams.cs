@@ -31,6 +31,9 @@ public struct ConvParams
     public int Cg, Kg;
     /// <summary>Division by KH·KW, KW, OH·OW, OW, H·W, W, SH and SW.</summary>
     public FastDiv ByTaps, ByKW, ByOutPlane, ByOW, ByPlane, ByW, BySH, BySW;
+    /// <summary>Division by the lowered matrix's columns N·OH·OW and rows C/G·KH·KW, by H, C and C/G (col2im), and by
+    /// N and K (the permutes between NKP and KNP).</summary>
+    public FastDiv ByColumns, ByRows, ByH, ByC, ByCg, ByN, ByK;
 
     /// <summary>A copy with <see cref="Cg"/>, <see cref="Kg"/> and the divisors set; the implicit-GEMM operands need it.</summary>
     public readonly ConvParams Prepare()
@@ -46,6 +49,13 @@ public struct ConvParams
         p.ByW = FastDiv.For(W);
         p.BySH = FastDiv.For(SH);
         p.BySW = FastDiv.For(SW);
+        p.ByColumns = FastDiv.For(Math.Max(1, N * OH * OW));
+        p.ByRows = FastDiv.For(p.Cg * KH * KW);
+        p.ByH = FastDiv.For(H);
+        p.ByC = FastDiv.For(C);
+        p.ByCg = FastDiv.For(p.Cg);
+        p.ByN = FastDiv.For(N);
+        p.ByK = FastDiv.For(K);
         return p;
     }
 

@@ -10,6 +10,8 @@ namespace GpuCnn.Kernels.Conv;
 /// <item>data gradient: dyT = permute(dy) [K][NP]; colGrad[g] = W[g]ᵀ·dyT[g]; dx = col2im(colGrad);</item>
 /// <item>filter gradient: dW[g] = dyT[g]·col[g]ᵀ.</item>
 /// </list>
+/// Index arithmetic divides by multiply and shift (<see cref="FastDiv"/>): <c>ConvParams</c> must come from
+/// <see cref="ConvParams.Prepare"/>, and the permutes take their divisors ready made.
 /// </summary>
 public static class LoweringKernels
 {
@@ -17,11 +19,11 @@ public static class LoweringKernels
     public static void Im2Col(Index1D t, int n, int chunk, ConvParams p, ArrayView<float> x, ArrayView<float> col)
     {
         int end = Chunk.End(t, chunk, n);
-        int plane = p.OH * p.OW, np = p.N * plane, rows = p.CPerGroup * p.KH * p.KW;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int gr = e / np, j = e - gr * np, g = gr / rows, row = gr - g * rows, img = j / plane;
-            col[e] = ConvIndex.Image(x, p, g, row, img, j - img * plane);
+            int gr = p.ByColumns.Div(e), j = p.ByColumns.Mod(e, gr), g = p.ByRows.Div(gr), row = p.ByRows.Mod(gr, g);
+            int img = p.ByOutPlane.Div(j);
+            col[e] = ConvIndex.Image(x, p, g, row, img, p.ByOutPlane.Mod(j, img));
         }
     }
 
@@ -32,24 +34,25 @@ public static class LoweringKernels
     public static void Col2Im(Index1D t, int n, int chunk, ConvParams p, ArrayView<float> colGrad, ArrayView<float> dx, float beta)
     {
         int end = Chunk.End(t, chunk, n);
-        int plane = p.OH * p.OW, np = p.N * plane, taps = p.KH * p.KW, rows = p.CPerGroup * taps;
+        int plane = p.ByOutPlane.D, np = p.ByColumns.D, taps = p.ByTaps.D, rows = p.ByRows.D;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int xw = e % p.W, r1 = e / p.W, y = r1 % p.H, r2 = r1 / p.H, c = r2 % p.C, img = r2 / p.C;
-            int g = c / p.CPerGroup, ci = c - g * p.CPerGroup;
+            int r1 = p.ByW.Div(e), xw = p.ByW.Mod(e, r1), r2 = p.ByH.Div(r1), y = p.ByH.Mod(r1, r2);
+            int img = p.ByC.Div(r2), c = p.ByC.Mod(r2, img);
+            int g = p.ByCg.Div(c), ci = p.ByCg.Mod(c, g);
             int rowBase = g * rows + ci * taps;
             float acc = 0f;
             for (int ky = 0; ky < p.KH; ky++)
             {
                 int ty = y + p.PH - ky * p.DH;
                 if (ty < 0) break; // ty only falls as ky grows
-                int oy = ty / p.SH;
+                int oy = p.BySH.Div(ty);
                 if (oy * p.SH != ty || oy >= p.OH) continue;
                 for (int kx = 0; kx < p.KW; kx++)
                 {
                     int tx = xw + p.PW - kx * p.DW;
                     if (tx < 0) break;
-                    int ox = tx / p.SW;
+                    int ox = p.BySW.Div(tx);
                     if (ox * p.SW != tx || ox >= p.OW) continue;
                     acc += colGrad[(rowBase + ky * p.KW + kx) * np + img * plane + oy * p.OW + ox];
                 }
@@ -59,14 +62,14 @@ public static class LoweringKernels
     }
 
     /// <summary>dst[(k·N + img)·P + pix] = src[(img·K + k)·P + pix]: NKP to KNP; n = N·K·P.</summary>
-    public static void BatchToChannelMajor(Index1D t, int n, int chunk, int batch, int channels, int plane,
+    public static void BatchToChannelMajor(Index1D t, int n, int chunk, FastDiv batch, int channels, FastDiv plane,
         ArrayView<float> src, ArrayView<float> dst)
     {
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int pix = e % plane, r = e / plane, img = r % batch, k = r / batch;
-            dst[e] = src[(img * channels + k) * plane + pix];
+            int r = plane.Div(e), pix = plane.Mod(e, r), k = batch.Div(r), img = batch.Mod(r, k);
+            dst[e] = src[(img * channels + k) * plane.D + pix];
         }
     }
 
@@ -74,14 +77,14 @@ public static class LoweringKernels
     /// dst[(img·K + k)·P + pix] = src[(k·N + img)·P + pix]: KNP to NKP; n = N·K·P. <paramref name="epilogue"/>:
     /// bit 1 adds bias[k], bit 2 applies ReLU.
     /// </summary>
-    public static void ChannelToBatchMajor(Index1D t, int n, int chunk, int batch, int channels, int plane,
+    public static void ChannelToBatchMajor(Index1D t, int n, int chunk, int batch, FastDiv channels, FastDiv plane,
         ArrayView<float> src, ArrayView<float> dst, ArrayView<float> bias, int epilogue)
     {
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int pix = e % plane, r = e / plane, k = r % channels, img = r / channels;
-            float v = src[(k * batch + img) * plane + pix];
+            int r = plane.Div(e), pix = plane.Mod(e, r), img = channels.Div(r), k = channels.Mod(r, img);
+            float v = src[(k * batch + img) * plane.D + pix];
             if ((epilogue & 1) != 0) v += bias[k];
             dst[e] = (epilogue & 2) != 0 && v < 0f ? 0f : v;
         }

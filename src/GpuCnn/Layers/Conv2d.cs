@@ -1,4 +1,5 @@
 using GpuCnn.Devices;
+using GpuCnn.Kernels;
 using GpuCnn.Kernels.Conv;
 using GpuCnn.Kernels.Gemm;
 using GpuCnn.Tensors;
@@ -20,8 +21,8 @@ public sealed class Conv2d : Layer
     Action<AcceleratorStream, Index1D, int, int, GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>? reduce;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>>? im2col;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? col2im;
-    Action<AcceleratorStream, Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>? toChannelMajor;
-    Action<AcceleratorStream, Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? toBatchMajor;
+    Action<AcceleratorStream, Index1D, int, int, FastDiv, int, FastDiv, ArrayView<float>, ArrayView<float>>? toChannelMajor;
+    Action<AcceleratorStream, Index1D, int, int, int, FastDiv, FastDiv, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? toBatchMajor;
     // Kernel family per (operation, batch size), chosen once (see GemmEngine); a lookup allocates nothing.
     readonly Dictionary<(Op, int), GemmKernel> picked = new();
 
@@ -144,8 +145,8 @@ public sealed class Conv2d : Layer
         reduce = device.Load<GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>(TiledGemmKernels.ReduceSplits);
         im2col = device.Load<ConvParams, ArrayView<float>, ArrayView<float>>(LoweringKernels.Im2Col);
         col2im = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(LoweringKernels.Col2Im);
-        toChannelMajor = device.Load<int, int, int, ArrayView<float>, ArrayView<float>>(LoweringKernels.BatchToChannelMajor);
-        toBatchMajor = device.Load<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LoweringKernels.ChannelToBatchMajor);
+        toChannelMajor = device.Load<FastDiv, int, FastDiv, ArrayView<float>, ArrayView<float>>(LoweringKernels.BatchToChannelMajor);
+        toBatchMajor = device.Load<int, FastDiv, FastDiv, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LoweringKernels.ChannelToBatchMajor);
         picked.Clear();
     }
 
@@ -239,7 +240,7 @@ public sealed class Conv2d : Layer
                 for (int g = 0; g < p.G; g++)
                     blas.Sgemm(false, false, kg, np, rows, 1f, b.SubView((long)g * kg * rows, (long)kg * rows), rows,
                         col.View.SubView((long)g * rows * np, (long)rows * np), np, 0f, t.View.SubView((long)g * kg * np, (long)kg * np), np);
-                Device.Launch(toBatchMajor!, p.K * np, p.N, p.K, plane, t.View, dst, Bias is null ? dst : bias, epilogue);
+                Device.Launch(toBatchMajor!, p.K * np, p.N, p.ByK, p.ByOutPlane, t.View, dst, Bias is null ? dst : bias, epilogue);
                 Device.Return(t);
                 Device.Return(col);
                 break;
@@ -248,7 +249,7 @@ public sealed class Conv2d : Layer
             {
                 var dyT = Device.Rent((long)p.K * np);
                 var colGrad = Device.Rent(colLength);
-                Device.Launch(toChannelMajor!, p.K * np, p.N, p.K, plane, a, dyT.View);
+                Device.Launch(toChannelMajor!, p.K * np, p.ByN, p.K, p.ByOutPlane, a, dyT.View);
                 for (int g = 0; g < p.G; g++)
                     blas.Sgemm(true, false, rows, np, kg, 1f, b.SubView((long)g * kg * rows, (long)kg * rows), rows,
                         dyT.View.SubView((long)g * kg * np, (long)kg * np), np, 0f, colGrad.View.SubView((long)g * rows * np, (long)rows * np), np);
@@ -262,7 +263,7 @@ public sealed class Conv2d : Layer
                 var col = Device.Rent(colLength);
                 var dyT = Device.Rent((long)p.K * np);
                 Device.Launch(im2col!, (int)colLength, p, a, col.View);
-                Device.Launch(toChannelMajor!, p.K * np, p.N, p.K, plane, b, dyT.View);
+                Device.Launch(toChannelMajor!, p.K * np, p.ByN, p.K, p.ByOutPlane, b, dyT.View);
                 for (int g = 0; g < p.G; g++)
                     blas.Sgemm(false, true, kg, rows, np, 1f, dyT.View.SubView((long)g * kg * np, (long)kg * np), np,
                         col.View.SubView((long)g * rows * np, (long)rows * np), np, beta, dst.SubView((long)g * kg * rows, (long)kg * rows), rows);
