@@ -186,7 +186,10 @@ public class TiledGemmTests
     [Fact]
     public void A_warm_tiled_launch_allocates_no_more_than_the_bare_ilgpu_launch()
     {
-        var dev = Backends.Tiled("cpu", GemmKernel.Tile64);
+        // A device of its own: another test launching on a shared accelerator meanwhile makes this thread's launches
+        // wait and allocate (seen once in CI: 12,912 B against 4,960 B).
+        using var dev = DeviceManager.OpenGroupedCpu();
+        dev.Gemm.Preference = GemmKernel.Tile64;
         using var buf = dev.Accelerator.Allocate1D<float>(64);
         var A = new DenseA { V = buf.View, Ld = 8 };
         var B = new DenseB { V = buf.View, Ld = 8 };
@@ -196,14 +199,21 @@ public class TiledGemmTests
         var config = new KernelConfig(new Index3D(1, 1, 1), new Index3D(TiledGemmKernels.GroupSize, 1, 1));
         for (int i = 0; i < 3; i++) { dev.Gemm.Launch(GemmKernel.Tile64, A, B, C, shape); raw(dev.Stream, config, A, B, C, shape); }
         dev.Synchronize();
-        long t0 = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) raw(dev.Stream, config, A, B, C, shape);
-        dev.Synchronize();
-        long t1 = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) dev.Gemm.Launch(GemmKernel.Tile64, A, B, C, shape);
-        dev.Synchronize();
-        long t2 = GC.GetAllocatedBytesForCurrentThread();
-        Assert.True(t2 - t1 <= t1 - t0 + 256, $"engine launches allocated {t2 - t1} B, bare launches {t1 - t0} B");
+        // The fewest bytes over a few rounds: an allocation per launch shows in every round (a closure is 96 B, so
+        // 1,920 B per round); a one-off of the runtime's in at most some of them.
+        long extra = long.MaxValue, bareBytes = 0, engineBytes = 0;
+        for (int round = 0; round < 4 && extra > 256; round++)
+        {
+            long t0 = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) raw(dev.Stream, config, A, B, C, shape);
+            dev.Synchronize();
+            long t1 = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) dev.Gemm.Launch(GemmKernel.Tile64, A, B, C, shape);
+            dev.Synchronize();
+            long t2 = GC.GetAllocatedBytesForCurrentThread();
+            if ((t2 - t1) - (t1 - t0) < extra) (extra, bareBytes, engineBytes) = ((t2 - t1) - (t1 - t0), t1 - t0, t2 - t1);
+        }
+        Assert.True(extra <= 256, $"engine launches allocated {engineBytes} B, bare launches {bareBytes} B, in the best of 4 rounds of 20");
     }
 
     [SkippableFact]
