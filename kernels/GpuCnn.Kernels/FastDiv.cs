@@ -20,9 +20,7 @@ public struct FastDiv
     public static FastDiv For(int d)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(d, 1);
-        int l = 0;
-        while ((1L << l) < d) l++;
-        int s = 31 + l;
+        int s = 31 + (d == 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(d - 1))); // 31 + ⌈log2 d⌉
         ulong m = ((1UL << s) + (ulong)d - 1) / (ulong)d; // ⌈2^s / d⌉ < 2^32; s ≤ 62, so no overflow
         return new FastDiv { D = d, M = (uint)m, S = s };
     }

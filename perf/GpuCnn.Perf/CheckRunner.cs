@@ -54,7 +54,7 @@ public static class CheckRunner
 
     public static int Run(string[] args)
     {
-        string Arg(string name, string def) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : def; }
+        string Arg(string name, string def) => Options.Get(args, name, def);
         var backends = Arg("backends", "cuda,opencl").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string? filter = Arg("filter", "") is { Length: > 0 } f ? f : null;
         var cases = Discover(typeof(CheckRunner).Assembly)

@@ -17,7 +17,7 @@ public static class SgemmBench
 {
     public static int Run(string[] args)
     {
-        string Arg(string name, string def) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : def; }
+        string Arg(string name, string def) => Options.Get(args, name, def);
         int n = int.Parse(Arg("size", "4096")), reps = int.Parse(Arg("reps", "20"));
         string deviceSpec = Arg("device", "auto");
         string? metrics = Arg("metrics", "") is { Length: > 0 } m ? m : null;

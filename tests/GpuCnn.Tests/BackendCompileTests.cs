@@ -78,9 +78,13 @@ public class BackendCompileTests : IDisposable
         // The cuBLAS path's im2col, col2im and permutes touch every element of large matrices; a division there is
         // a ~20-instruction routine per element on a GPU, so they use FastDiv.
         var ck = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(Resolve($"{nameof(LoweringKernels)}.{kernel}")), KernelSpecialization.Empty);
-        int divisions = ck.PTXAssembly.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\b(div|rem)\.[su]32\b"));
+        int divisions = IntegerDivisions(ck.PTXAssembly);
         Assert.Equal(0, divisions);
     }
+
+    /// <summary>PTX lines that divide or take a remainder of 32-bit integers.</summary>
+    static int IntegerDivisions(string ptx) =>
+        ptx.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\b(div|rem)\.[su]32\b"));
 
     /// <summary>OpenCL C 2.0 with every optional capability (the PoCL of the GPU machine has generic address spaces).</summary>
     CLBackend OpenClBackend()
@@ -136,7 +140,7 @@ public class BackendCompileTests : IDisposable
         Assert.DoesNotContain("ld.local", ptx);
         // An integer division is a ~20-instruction routine on a GPU. Only the prologue (grid z into batch and split)
         // may divide; the operands' loaders and epilogues use FastDiv (ConvParams.Prepare).
-        int divisions = ptx.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\b(div|rem)\.[su]32\b"));
+        int divisions = IntegerDivisions(ptx);
         Assert.True(divisions <= 1, $"{kernel}: {divisions} integer divisions in the PTX");
     }
 }

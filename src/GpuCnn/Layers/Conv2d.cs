@@ -115,8 +115,20 @@ public sealed class Conv2d : Layer
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) =>
         output.Size * (InChannels / Groups) * KernelSize.H * KernelSize.W;
 
-    /// <summary>Kernel geometry for a batch of inputs of shape [N, C, H, W].</summary>
+    // The last geometry, so that a training step does not prepare the same divisors in every forward and backward.
+    Shape? geometryFor;
+    ConvParams geometry;
+
+    /// <summary>Kernel geometry for a batch of inputs of shape [N, C, H, W], prepared for the GEMM operands.</summary>
     public ConvParams Geometry(Shape input)
+    {
+        if (input.Equals(geometryFor)) return geometry;
+        geometry = ComputeGeometry(input);
+        geometryFor = input;
+        return geometry;
+    }
+
+    ConvParams ComputeGeometry(Shape input)
     {
         var (ph, oh) = Axis(input[2], KernelSize.H, Stride.H, Dilation.H, Padding.Top);
         var (pw, ow) = Axis(input[3], KernelSize.W, Stride.W, Dilation.W, Padding.Left);
