@@ -68,18 +68,28 @@ public class BackendCompileTests : IDisposable
         Assert.Contains(".entry", ck.PTXAssembly);
     }
 
-    [Theory]
-    [InlineData(nameof(LoweringKernels.Im2Col))]
-    [InlineData(nameof(LoweringKernels.Col2Im))]
-    [InlineData(nameof(LoweringKernels.BatchToChannelMajor))]
-    [InlineData(nameof(LoweringKernels.ChannelToBatchMajor))]
-    public void Lowering_kernels_index_without_integer_division(string kernel)
+    /// <summary>Kernels that split a flat index into coordinates for every element they touch.</summary>
+    public static TheoryData<string> PerElementIndexingKernels() => new()
     {
-        // The cuBLAS path's im2col, col2im and permutes touch every element of large matrices; a division there is
-        // a ~20-instruction routine per element on a GPU, so they use FastDiv.
-        var ck = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(Resolve($"{nameof(LoweringKernels)}.{kernel}")), KernelSpecialization.Empty);
+        // The cuBLAS path's im2col, col2im and permutes.
+        "LoweringKernels.Im2Col", "LoweringKernels.Col2Im", "LoweringKernels.BatchToChannelMajor", "LoweringKernels.ChannelToBatchMajor",
+        // Direct convolution (the CPU accelerator's choice, and a candidate of the per-shape timing on a GPU).
+        "ConvKernels.Forward", "ConvKernels.BackwardData", "ConvKernels.BackwardFilter",
+        "ConvKernels.PointwiseForward", "ConvKernels.PointwiseBackwardData", "ConvKernels.PointwiseBackwardFilter",
+        // Pooling, LRN, BatchNorm and Concat.
+        "PoolKernels.SelectForward<MaxSelect>", "PoolKernels.SelectBackward<MaxSelect>", "PoolKernels.AvgForward", "PoolKernels.AvgBackward",
+        "PoolKernels.StochasticForward", "PoolKernels.StochasticBackward", "PoolKernels.AdaptiveAvgForward", "PoolKernels.AdaptiveAvgBackward",
+        "LrnKernels.Forward", "LrnKernels.Backward", "BatchNormKernels.Normalize", "BatchNormKernels.BackwardData", "TensorKernels.CopyChannels",
+    };
+
+    [Theory, MemberData(nameof(PerElementIndexingKernels))]
+    public void Per_element_kernels_index_without_integer_division(string kernel)
+    {
+        // A 32-bit division is a ~20-instruction routine on a GPU, paid per element (and per window or tap in the
+        // gathers); these kernels divide through FastDiv values prepared on the host instead.
+        var ck = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(Resolve(kernel)), KernelSpecialization.Empty);
         int divisions = IntegerDivisions(ck.PTXAssembly);
-        Assert.Equal(0, divisions);
+        Assert.True(divisions == 0, $"{kernel}: {divisions} integer divisions in the PTX");
     }
 
     /// <summary>PTX lines that divide or take a remainder of 32-bit integers.</summary>

@@ -128,7 +128,7 @@ public class ExecutorTests
         var conv = dev.Load<GpuCnn.Kernels.Conv.ConvParams, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, int, ILGPU.ArrayView<float>>(
             GpuCnn.Kernels.Conv.ConvKernels.Forward);
         using var buf = dev.Accelerator.Allocate1D<float>(16);
-        var p = new GpuCnn.Kernels.Conv.ConvParams { N = 1, C = 1, H = 1, W = 1, K = 1, OH = 1, OW = 1, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 };
+        var p = new GpuCnn.Kernels.Conv.ConvParams { N = 1, C = 1, H = 1, W = 1, K = 1, OH = 1, OW = 1, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
         void Bare() => dev.Launch(conv, 1, p, buf.View, buf.View, buf.View, 0, buf.View);
         for (int i = 0; i < 10; i++) Bare();
         dev.Synchronize();

@@ -40,6 +40,11 @@ public class LayerGradientTests
     public void Conv2d_rectangular(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, (3, 2), (1, 2), Padding.Explicit(1, 0), (1, 1)), 2, new Shape(2, 5, 7));
 
+    /// <summary>Every axis different (kernel, stride, padding, dilation), so a kernel that mixes up H and W fails.</summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_asymmetric_dilation(string backend) =>
+        GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, (3, 2), (2, 1), Padding.Explicit(2, 1), (2, 3)), 2, new Shape(2, 7, 6));
+
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Linear(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Linear(7, 5), 3, new Shape(7));

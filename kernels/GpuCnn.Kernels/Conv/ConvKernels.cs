@@ -11,6 +11,8 @@ namespace GpuCnn.Kernels.Conv;
 /// <para>Backward filter: dw[k,c,ky,kx] = Σ_{n,oy,ox} dy[n,k,oy,ox] · x[n, c0+c, oy·SH−PH+ky·DH, ox·SW−PW+kx·DW];
 /// bias: db[k] = Σ_{n,oy,ox} dy[n,k,oy,ox].</para>
 /// Every gradient kernel computes <c>out = beta·out + grad</c>, so several consumers of one tensor can accumulate.
+/// Index arithmetic divides through the <see cref="ConvParams.Prepare"/> divisors (<see cref="FastDiv"/>), so the
+/// parameters must be prepared.
 /// </summary>
 public static class ConvKernels
 {
@@ -22,21 +24,21 @@ public static class ConvKernels
         ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G;
+        int cpg = p.Cg;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int ox = o % p.OW;
-            int r = o / p.OW;
-            int oy = r % p.OH;
-            r /= p.OH;
-            int k = r % p.K;
-            int nn = r / p.K;
-            int c0 = (k / kpg) * cpg;
+            int r = p.ByOW.Div(o);
+            int ox = p.ByOW.Mod(o, r);
+            int q = p.ByOH.Div(r);
+            int oy = p.ByOH.Mod(r, q);
+            int nn = p.ByK.Div(q);
+            int k = p.ByK.Mod(q, nn);
+            int c0 = p.ByKg.Div(k) * cpg;
             float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             int iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
             // Kernel taps that land inside the input; clipping once keeps the inner loop free of bounds tests.
-            int kyLo = CeilDivNonNeg(-iy0, p.DH), kyHi = FloorDivClamp(p.H - 1 - iy0, p.DH, p.KH - 1);
-            int kxLo = CeilDivNonNeg(-ix0, p.DW), kxHi = FloorDivClamp(p.W - 1 - ix0, p.DW, p.KW - 1);
+            int kyLo = CeilDivNonNeg(-iy0, p.ByDH), kyHi = FloorDivClamp(p.H - 1 - iy0, p.ByDH, p.KH - 1);
+            int kxLo = CeilDivNonNeg(-ix0, p.ByDW), kxHi = FloorDivClamp(p.W - 1 - ix0, p.ByDW, p.KW - 1);
             for (int c = 0; c < cpg; c++)
             {
                 int xBase = ((nn * p.C + c0 + c) * p.H) * p.W + ix0;
@@ -58,23 +60,23 @@ public static class ConvKernels
         ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, float beta)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G;
+        int cpg = p.Cg, kpg = p.Kg;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int ix = i % p.W;
-            int r = i / p.W;
-            int iy = r % p.H;
-            r /= p.H;
-            int c = r % p.C;
-            int nn = r / p.C;
-            int g = c / cpg;
+            int r = p.ByW.Div(i);
+            int ix = p.ByW.Mod(i, r);
+            int q = p.ByH.Div(r);
+            int iy = p.ByH.Mod(r, q);
+            int nn = p.ByC.Div(q);
+            int c = p.ByC.Mod(q, nn);
+            int g = p.ByCg.Div(c);
             int cg = c - g * cpg;
             // Only output rows/columns whose window covers (iy, ix) contribute: oy·SH − PH + ky·DH = iy for some
             // ky in [0, KH), so oy ∈ [⌈(iy + PH − DH·(KH−1)) / SH⌉, ⌊(iy + PH) / SH⌋]. Iterating that range directly
             // avoids testing every (ky, kx) against the stride.
             int ty0 = iy + p.PH, tx0 = ix + p.PW;
-            int oyLo = CeilDivNonNeg(ty0 - p.DH * (p.KH - 1), p.SH), oyHi = ty0 / p.SH;
-            int oxLo = CeilDivNonNeg(tx0 - p.DW * (p.KW - 1), p.SW), oxHi = tx0 / p.SW;
+            int oyLo = CeilDivNonNeg(ty0 - p.DH * (p.KH - 1), p.BySH), oyHi = p.BySH.Div(ty0);
+            int oxLo = CeilDivNonNeg(tx0 - p.DW * (p.KW - 1), p.BySW), oxHi = p.BySW.Div(tx0);
             if (oyHi >= p.OH) oyHi = p.OH - 1;
             if (oxHi >= p.OW) oxHi = p.OW - 1;
             float acc = 0f;
@@ -86,14 +88,14 @@ public static class ConvKernels
                 for (int oy = oyLo; oy <= oyHi; oy++)
                 {
                     int ty = ty0 - oy * p.SH;
-                    int ky = ty / p.DH;
+                    int ky = p.ByDH.Div(ty); // 0 ≤ ty ≤ DH·(KH−1) on this range of oy
                     if (ky * p.DH != ty) continue;
                     int dyRow = dyBase + oy * p.OW;
                     int wRow = wBase + ky * p.KW;
                     for (int ox = oxLo; ox <= oxHi; ox++)
                     {
                         int tx = tx0 - ox * p.SW;
-                        int kx = tx / p.DW;
+                        int kx = p.ByDW.Div(tx);
                         if (kx * p.DW != tx) continue;
                         acc += dy[dyRow + ox] * w[wRow + kx];
                     }
@@ -111,14 +113,14 @@ public static class ConvKernels
         ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        int cpg = p.Cg, plane = p.H * p.W;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int s = o % plane;
-            int r = o / plane;
-            int k = r % p.K;
-            int nn = r / p.K;
-            int xi = (nn * p.C + (k / kpg) * cpg) * plane + s, wi = k * cpg;
+            int r = p.ByPlane.Div(o);
+            int s = p.ByPlane.Mod(o, r);
+            int nn = p.ByK.Div(r);
+            int k = p.ByK.Mod(r, nn);
+            int xi = (nn * p.C + p.ByKg.Div(k) * cpg) * plane + s, wi = k * cpg;
             float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             for (int c = 0; c < cpg; c++, xi += plane) acc += w[wi + c] * x[xi];
             y[o] = (epilogue & 2) != 0 && acc < 0f ? 0f : acc;
@@ -130,14 +132,14 @@ public static class ConvKernels
         ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, float beta)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        int cpg = p.Cg, kpg = p.Kg, plane = p.H * p.W;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int s = i % plane;
-            int r = i / plane;
-            int c = r % p.C;
-            int nn = r / p.C;
-            int g = c / cpg, k0 = g * kpg;
+            int r = p.ByPlane.Div(i);
+            int s = p.ByPlane.Mod(i, r);
+            int nn = p.ByC.Div(r);
+            int c = p.ByC.Mod(r, nn);
+            int g = p.ByCg.Div(c), k0 = g * kpg;
             int di = (nn * p.K + k0) * plane + s, wi = k0 * cpg + (c - g * cpg);
             float acc = 0f;
             for (int kk = 0; kk < kpg; kk++, di += plane, wi += cpg) acc += dy[di] * w[wi];
@@ -150,12 +152,12 @@ public static class ConvKernels
         ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, float beta)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G, plane = p.H * p.W;
+        int cpg = p.Cg, plane = p.H * p.W;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
-            int cg = j % cpg;
-            int k = j / cpg;
-            int c = (k / kpg) * cpg + cg;
+            int k = p.ByCg.Div(j);
+            int cg = p.ByCg.Mod(j, k);
+            int c = p.ByKg.Div(k) * cpg + cg;
             float acc = 0f;
             for (int nn = 0; nn < p.N; nn++)
             {
@@ -166,37 +168,37 @@ public static class ConvKernels
         }
     }
 
-    /// <summary>min(⌊a / b⌋, max) for b &gt; 0; −1 (an empty range) when a &lt; 0.</summary>
-    static int FloorDivClamp(int a, int b, int max)
+    /// <summary>min(⌊a / b⌋, max); −1 (an empty range) when a &lt; 0.</summary>
+    static int FloorDivClamp(int a, FastDiv b, int max)
     {
         if (a < 0) return -1;
-        int q = a / b;
+        int q = b.Div(a);
         return q < max ? q : max;
     }
 
-    /// <summary>⌈a / b⌉ clamped below at 0 (b &gt; 0).</summary>
-    static int CeilDivNonNeg(int a, int b) => a <= 0 ? 0 : (a + b - 1) / b;
+    /// <summary>⌈a / b⌉ clamped below at 0.</summary>
+    static int CeilDivNonNeg(int a, FastDiv b) => a <= 0 ? 0 : b.Div(a + b.D - 1);
 
     /// <summary>Gradient with respect to the filters (K × C/G × KH × KW); one weight per loop iteration.</summary>
     public static void BackwardFilter(Index1D t, int n, int chunk, ConvParams p,
         ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, float beta)
     {
         int end = Chunk.End(t, chunk, n);
-        int cpg = p.C / p.G, kpg = p.K / p.G;
+        int cpg = p.Cg;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
-            int kx = j % p.KW;
-            int r = j / p.KW;
-            int ky = r % p.KH;
-            r /= p.KH;
-            int cg = r % cpg;
-            int k = r / cpg;
-            int c = (k / kpg) * cpg + cg;
+            int r = p.ByKW.Div(j);
+            int kx = p.ByKW.Mod(j, r);
+            int q = p.ByKH.Div(r);
+            int ky = p.ByKH.Mod(r, q);
+            int k = p.ByCg.Div(q);
+            int cg = p.ByCg.Mod(q, k);
+            int c = p.ByKg.Div(k) * cpg + cg;
             float acc = 0f;
             // Output positions whose tap (ky, kx) lands inside the input: iy = oy·SH − PH + ky·DH ∈ [0, H).
             int offY = ky * p.DH - p.PH, offX = kx * p.DW - p.PW;
-            int oyLo = CeilDivNonNeg(-offY, p.SH), oyHi = FloorDivClamp(p.H - 1 - offY, p.SH, p.OH - 1);
-            int oxLo = CeilDivNonNeg(-offX, p.SW), oxHi = FloorDivClamp(p.W - 1 - offX, p.SW, p.OW - 1);
+            int oyLo = CeilDivNonNeg(-offY, p.BySH), oyHi = FloorDivClamp(p.H - 1 - offY, p.BySH, p.OH - 1);
+            int oxLo = CeilDivNonNeg(-offX, p.BySW), oxHi = FloorDivClamp(p.W - 1 - offX, p.BySW, p.OW - 1);
             for (int nn = 0; nn < p.N; nn++)
             {
                 int dyBase = ((nn * p.K + k) * p.OH) * p.OW;

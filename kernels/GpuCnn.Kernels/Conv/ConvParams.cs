@@ -34,8 +34,10 @@ public struct ConvParams
     /// <summary>Division by the lowered matrix's columns N·OH·OW and rows C/G·KH·KW, by H, C and C/G (col2im), and by
     /// N and K (the permutes between NKP and KNP).</summary>
     public FastDiv ByColumns, ByRows, ByH, ByC, ByCg, ByN, ByK;
+    /// <summary>Division by OH, KH, K/G and the dilations, for the direct kernels (ConvKernels.cs).</summary>
+    public FastDiv ByOH, ByKH, ByKg, ByDH, ByDW;
 
-    /// <summary>A copy with <see cref="Cg"/>, <see cref="Kg"/> and the divisors set; the implicit-GEMM operands need it.</summary>
+    /// <summary>A copy with <see cref="Cg"/>, <see cref="Kg"/> and the divisors set; every convolution kernel needs it.</summary>
     public readonly ConvParams Prepare()
     {
         var p = this;
@@ -56,6 +58,11 @@ public struct ConvParams
         p.ByCg = FastDiv.For(p.Cg);
         p.ByN = FastDiv.For(N);
         p.ByK = FastDiv.For(K);
+        p.ByOH = FastDiv.For(Math.Max(1, OH));
+        p.ByKH = FastDiv.For(KH);
+        p.ByKg = FastDiv.For(p.Kg);
+        p.ByDH = FastDiv.For(DH);
+        p.ByDW = FastDiv.For(DW);
         return p;
     }
 

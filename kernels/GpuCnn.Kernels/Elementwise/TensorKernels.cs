@@ -14,6 +14,18 @@ public struct ChannelSlice
     public int SrcChannels, DstChannels;
     /// <summary>First channel read in the source and written in the destination.</summary>
     public int SrcOffset, DstOffset;
+    /// <summary>Division by <see cref="Plane"/> and <see cref="Count"/> (set by <see cref="Prepare"/>): GPUs have no
+    /// integer divide instruction.</summary>
+    public FastDiv ByPlane, ByCount;
+
+    /// <summary>A copy with the divisors set; <see cref="TensorKernels.CopyChannels"/> needs it.</summary>
+    public readonly ChannelSlice Prepare()
+    {
+        var s = this;
+        s.ByPlane = FastDiv.For(Math.Max(1, Plane));
+        s.ByCount = FastDiv.For(Math.Max(1, Count));
+        return s;
+    }
 }
 
 /// <summary>
@@ -29,10 +41,10 @@ public static class TensorKernels
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int pos = e % s.Plane;
-            int r = e / s.Plane;
-            int c = r % s.Count;
-            int nn = r / s.Count;
+            int r = s.ByPlane.Div(e);
+            int pos = s.ByPlane.Mod(e, r);
+            int nn = s.ByCount.Div(r);
+            int c = s.ByCount.Mod(r, nn);
             int si = (nn * s.SrcChannels + s.SrcOffset + c) * s.Plane + pos;
             int di = (nn * s.DstChannels + s.DstOffset + c) * s.Plane + pos;
             dst[di] = beta == 0f ? src[si] : beta * dst[di] + src[si];

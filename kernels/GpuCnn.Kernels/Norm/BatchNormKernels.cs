@@ -12,6 +12,18 @@ public struct BatchNormParams
     public float Eps;
     /// <summary>Running-statistics momentum (PyTorch: new = (1 − m)·old + m·batch).</summary>
     public float Momentum;
+    /// <summary>Division by <see cref="Plane"/> and <see cref="C"/> (set by <see cref="Prepare"/>): every element finds
+    /// its channel, and GPUs have no integer divide instruction.</summary>
+    public FastDiv ByPlane, ByC;
+
+    /// <summary>A copy with the divisors set; the element-wise kernels need it.</summary>
+    public readonly BatchNormParams Prepare()
+    {
+        var p = this;
+        p.ByPlane = FastDiv.For(Math.Max(1, Plane));
+        p.ByC = FastDiv.For(Math.Max(1, C));
+        return p;
+    }
 }
 
 /// <summary>
@@ -78,7 +90,8 @@ public static class BatchNormKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int c = (i / p.Plane) % p.C;
+            int r = p.ByPlane.Div(i);
+            int c = p.ByC.Mod(r, p.ByC.Div(r));
             y[i] = gamma[c] * (x[i] - stats[c]) * stats[p.C + c] + betaParam[c];
         }
     }
@@ -117,7 +130,8 @@ public static class BatchNormKernels
         float invM = 1f / (p.N * p.Plane);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int c = (i / p.Plane) % p.C;
+            int r = p.ByPlane.Div(i);
+            int c = p.ByC.Mod(r, p.ByC.Div(r));
             float inv = stats[p.C + c];
             float g = dy[i];
             if (training != 0)

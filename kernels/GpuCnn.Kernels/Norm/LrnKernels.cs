@@ -12,6 +12,18 @@ public struct LrnParams
     public int Size;
     /// <summary>α, β and k of s = k + α/n · Σ x².</summary>
     public float Alpha, Beta, K;
+    /// <summary>Division by <see cref="Plane"/> and <see cref="C"/> (set by <see cref="Prepare"/>): every element finds
+    /// its channel, and GPUs have no integer divide instruction.</summary>
+    public FastDiv ByPlane, ByC;
+
+    /// <summary>A copy with the divisors set; the kernels need it.</summary>
+    public readonly LrnParams Prepare()
+    {
+        var p = this;
+        p.ByPlane = FastDiv.For(Math.Max(1, Plane));
+        p.ByC = FastDiv.For(Math.Max(1, C));
+        return p;
+    }
 }
 
 /// <summary>
@@ -41,8 +53,9 @@ public static class LrnKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int pos = i % p.Plane;
-            int c = (i / p.Plane) % p.C;
+            int r = p.ByPlane.Div(i);
+            int pos = p.ByPlane.Mod(i, r);
+            int c = p.ByC.Mod(r, p.ByC.Div(r));
             int sampleBase = i - pos - c * p.Plane;
             y[i] = x[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
         }
@@ -55,8 +68,9 @@ public static class LrnKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int pos = i % p.Plane;
-            int c = (i / p.Plane) % p.C;
+            int r = p.ByPlane.Div(i);
+            int pos = p.ByPlane.Mod(i, r);
+            int c = p.ByC.Mod(r, p.ByC.Div(r));
             int sampleBase = i - pos - c * p.Plane;
             float g = dy[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
             // Windows W(j) that contain c: j ∈ [c − (n−1)/2, c + n/2].

@@ -18,6 +18,27 @@ public struct PoolParams
     public int SH, SW;
     /// <summary>Implicit padding (top, left); padded cells never win a max/min and count as zero in an average.</summary>
     public int PH, PW;
+
+    // Filled by Prepare(): every kernel splits a flat index into (plane, row, column) per element, and GPUs have no
+    // integer divide instruction (a division is a ~20-instruction routine).
+    /// <summary>Division by OW, OH, W, H, SH and SW.</summary>
+    public FastDiv ByOW, ByOH, ByW, ByH, BySH, BySW;
+
+    /// <summary>A copy with the divisors set; every pooling kernel needs it.</summary>
+    public readonly PoolParams Prepare()
+    {
+        var p = this;
+        p.ByOW = FastDiv.For(Math.Max(1, OW));
+        p.ByOH = FastDiv.For(Math.Max(1, OH));
+        p.ByW = FastDiv.For(Math.Max(1, W));
+        p.ByH = FastDiv.For(Math.Max(1, H));
+        p.BySH = FastDiv.For(Math.Max(1, SH));
+        p.BySW = FastDiv.For(Math.Max(1, SW));
+        return p;
+    }
+
+    /// <summary>True once <see cref="Prepare"/> has filled the divisors.</summary>
+    public readonly bool IsPrepared => ByOW.D != 0;
 }
 
 /// <summary>Selects the winner of a pooling window: the first element for which <see cref="Better"/> holds.</summary>
@@ -81,10 +102,10 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int ox = o % p.OW;
-            int r = o / p.OW;
-            int oy = r % p.OH;
-            int plane = r / p.OH;
+            int r = p.ByOW.Div(o);
+            int ox = p.ByOW.Mod(o, r);
+            int plane = p.ByOH.Div(r);
+            int oy = p.ByOH.Mod(r, plane);
             int pb = plane * p.H * p.W;
             int w = Winner<TSel>(x, pb, p, oy, ox);
             y[o] = w < 0 ? 0f : x[pb + w];
@@ -99,10 +120,10 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int ix = i % p.W;
-            int r = i / p.W;
-            int iy = r % p.H;
-            int plane = r / p.H;
+            int r = p.ByW.Div(i);
+            int ix = p.ByW.Mod(i, r);
+            int plane = p.ByH.Div(r);
+            int iy = p.ByH.Mod(r, plane);
             int pb = plane * p.H * p.W;
             int self = iy * p.W + ix;
             float acc = 0f;
@@ -131,10 +152,10 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int ox = o % p.OW;
-            int r = o / p.OW;
-            int oy = r % p.OH;
-            int plane = r / p.OH;
+            int r = p.ByOW.Div(o);
+            int ox = p.ByOW.Mod(o, r);
+            int plane = p.ByOH.Div(r);
+            int oy = p.ByOH.Mod(r, plane);
             int pb = plane * p.H * p.W;
             int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
             float acc = 0f;
@@ -159,10 +180,10 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int ix = i % p.W;
-            int r = i / p.W;
-            int iy = r % p.H;
-            int plane = r / p.H;
+            int r = p.ByW.Div(i);
+            int ix = p.ByW.Mod(i, r);
+            int plane = p.ByH.Div(r);
+            int iy = p.ByH.Mod(r, plane);
             float acc = 0f;
             Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             for (int oy = oyLo; oy <= oyHi; oy++)
@@ -224,10 +245,11 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int ox = o % p.OW;
-            int r = o / p.OW;
-            int oy = r % p.OH;
-            int pb = (r / p.OH) * p.H * p.W;
+            int r = p.ByOW.Div(o);
+            int ox = p.ByOW.Mod(o, r);
+            int plane = p.ByOH.Div(r);
+            int oy = p.ByOH.Mod(r, plane);
+            int pb = plane * p.H * p.W;
             float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
             int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
             y[o] = w < 0 ? 0f : training != 0 ? x[pb + w] : q / s;
@@ -241,10 +263,10 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int ix = i % p.W;
-            int r = i / p.W;
-            int iy = r % p.H;
-            int plane = r / p.H;
+            int r = p.ByW.Div(i);
+            int ix = p.ByW.Mod(i, r);
+            int plane = p.ByH.Div(r);
+            int iy = p.ByH.Mod(r, plane);
             int pb = plane * p.H * p.W;
             int self = iy * p.W + ix;
             float xi = x[i];
@@ -274,12 +296,13 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int ox = o % p.OW;
-            int r = o / p.OW;
-            int oy = r % p.OH;
-            int pb = (r / p.OH) * p.H * p.W;
-            int y0 = oy * p.H / p.OH, y1 = ((oy + 1) * p.H + p.OH - 1) / p.OH;
-            int x0 = ox * p.W / p.OW, x1 = ((ox + 1) * p.W + p.OW - 1) / p.OW;
+            int r = p.ByOW.Div(o);
+            int ox = p.ByOW.Mod(o, r);
+            int plane = p.ByOH.Div(r);
+            int oy = p.ByOH.Mod(r, plane);
+            int pb = plane * p.H * p.W;
+            int y0 = p.ByOH.Div(oy * p.H), y1 = p.ByOH.Div((oy + 1) * p.H + p.OH - 1);
+            int x0 = p.ByOW.Div(ox * p.W), x1 = p.ByOW.Div((ox + 1) * p.W + p.OW - 1);
             float acc = 0f;
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) acc += x[pb + iy * p.W + ix];
@@ -293,18 +316,18 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int ix = i % p.W;
-            int r = i / p.W;
-            int iy = r % p.H;
-            int plane = r / p.H;
+            int r = p.ByW.Div(i);
+            int ix = p.ByW.Mod(i, r);
+            int plane = p.ByH.Div(r);
+            int iy = p.ByH.Mod(r, plane);
             float acc = 0f;
             for (int oy = 0; oy < p.OH; oy++)
             {
-                int y0 = oy * p.H / p.OH, y1 = ((oy + 1) * p.H + p.OH - 1) / p.OH;
+                int y0 = p.ByOH.Div(oy * p.H), y1 = p.ByOH.Div((oy + 1) * p.H + p.OH - 1);
                 if (iy < y0 || iy >= y1) continue;
                 for (int ox = 0; ox < p.OW; ox++)
                 {
-                    int x0 = ox * p.W / p.OW, x1 = ((ox + 1) * p.W + p.OW - 1) / p.OW;
+                    int x0 = p.ByOW.Div(ox * p.W), x1 = p.ByOW.Div((ox + 1) * p.W + p.OW - 1);
                     if (ix < x0 || ix >= x1) continue;
                     acc += dy[(plane * p.OH + oy) * p.OW + ox] / ((y1 - y0) * (x1 - x0));
                 }
@@ -319,16 +342,13 @@ public static class PoolKernels
     /// </summary>
     static void Covering(PoolParams p, int iy, int ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi)
     {
-        oyLo = DivCeil(iy + p.PH - p.KH + 1, p.SH);
-        oyHi = (iy + p.PH) / p.SH;
-        oxLo = DivCeil(ix + p.PW - p.KW + 1, p.SW);
-        oxHi = (ix + p.PW) / p.SW;
-        if (oyLo < 0) oyLo = 0;
-        if (oxLo < 0) oxLo = 0;
+        // ⌈a / s⌉ for a ≤ 0 is ≤ 0 and clips to 0, so only a positive numerator needs the (unsigned) division.
+        int ay = iy + p.PH - p.KH + 1, ax = ix + p.PW - p.KW + 1;
+        oyLo = ay > 0 ? p.BySH.Div(ay + p.SH - 1) : 0;
+        oxLo = ax > 0 ? p.BySW.Div(ax + p.SW - 1) : 0;
+        oyHi = p.BySH.Div(iy + p.PH);
+        oxHi = p.BySW.Div(ix + p.PW);
         if (oyHi >= p.OH) oyHi = p.OH - 1;
         if (oxHi >= p.OW) oxHi = p.OW - 1;
     }
-
-    /// <summary>Ceiling division that is correct for negative numerators (b &gt; 0).</summary>
-    static int DivCeil(int a, int b) => a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }

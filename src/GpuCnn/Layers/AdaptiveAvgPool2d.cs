@@ -44,7 +44,7 @@ public sealed class AdaptiveAvgPool2d : Layer
     /// <inheritdoc/>
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => Math.Max(inputs[0].Size, output.Size);
 
-    PoolParams Geometry(Shape s) => new() { Planes = s[0] * s[1], H = s[2], W = s[3], OH = OutputH, OW = OutputW };
+    PoolParams Geometry(Shape s) => new PoolParams() { Planes = s[0] * s[1], H = s[2], W = s[3], OH = OutputH, OW = OutputW }.Prepare();
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)

@@ -64,7 +64,7 @@ public sealed class BatchNorm2d : Layer
     /// <inheritdoc/>
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => 2 * output.Size;
 
-    BatchNormParams Geometry(Shape s) => new() { N = s[0], C = Channels, Plane = s[2] * s[3], Eps = Eps, Momentum = Momentum };
+    BatchNormParams Geometry(Shape s) => new BatchNormParams() { N = s[0], C = Channels, Plane = s[2] * s[3], Eps = Eps, Momentum = Momentum }.Prepare();
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)

@@ -58,7 +58,7 @@ public sealed class Concat : Layer
         foreach (var x in io.Inputs)
         {
             int c = x.Shape[1];
-            var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = c, DstChannels = total, SrcOffset = 0, DstOffset = offset };
+            var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = c, DstChannels = total, SrcOffset = 0, DstOffset = offset }.Prepare();
             Device.Launch(copy!, x.Size, s, x.View, io.Output.View, 0f);
             offset += c;
         }
@@ -73,7 +73,7 @@ public sealed class Concat : Layer
             int c = io.Inputs[i].Shape[1];
             if (!io.GradInputs[i].IsEmpty)
             {
-                var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = total, DstChannels = c, SrcOffset = offset, DstOffset = 0 };
+                var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = total, DstChannels = c, SrcOffset = offset, DstOffset = 0 }.Prepare();
                 Device.Launch(copy!, io.Inputs[i].Size, s, io.GradOutput.View, io.GradInputs[i].View, io.GradInputBeta[i]);
             }
             offset += c;

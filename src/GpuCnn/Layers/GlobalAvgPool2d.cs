@@ -35,10 +35,10 @@ public sealed class GlobalAvgPool2d : Layer
     /// <inheritdoc/>
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => inputs[0].Size;
 
-    static PoolParams Geometry(Shape s) => new()
+    static PoolParams Geometry(Shape s) => new PoolParams()
     {
         Planes = s[0] * s[1], H = s[2], W = s[3], OH = 1, OW = 1, KH = s[2], KW = s[3], SH = 1, SW = 1, PH = 0, PW = 0,
-    };
+    }.Prepare();
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)

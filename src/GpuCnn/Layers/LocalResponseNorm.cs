@@ -47,7 +47,7 @@ public sealed class LocalResponseNorm : Layer
     /// <inheritdoc/>
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => output.Size * (Size + 2);
 
-    LrnParams Geometry(Shape s) => new() { C = s[1], Plane = s[2] * s[3], Size = Size, Alpha = Alpha, Beta = Beta, K = K };
+    LrnParams Geometry(Shape s) => new LrnParams() { C = s[1], Plane = s[2] * s[3], Size = Size, Alpha = Alpha, Beta = Beta, K = K }.Prepare();
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)

@@ -59,9 +59,9 @@ public abstract class Pool2d : Layer
     public override long ForwardMacs(IReadOnlyList<Shape> inputs, Shape output) => output.Size * KernelSize * KernelSize;
 
     /// <summary>Kernel geometry for a batch input [N, C, H, W].</summary>
-    protected PoolParams Geometry(Shape input) => new()
+    protected PoolParams Geometry(Shape input) => new PoolParams()
     {
         Planes = input[0] * input[1], H = input[2], W = input[3], OH = OutSize(input[2]), OW = OutSize(input[3]),
         KH = KernelSize, KW = KernelSize, SH = Stride, SW = Stride, PH = PaddingSize, PW = PaddingSize,
-    };
+    }.Prepare();
 }
