@@ -14,7 +14,8 @@ namespace GpuCnn.Perf;
 /// A case is selected when one of its theory arguments names a selected back end (every device test is a theory over
 /// <c>Backends.All</c>); <c>--filter</c> keeps cases whose name contains TEXT. It understands what the suite uses:
 /// facts and theories (also the skippable kinds), inline and member data, IClassFixture, ITestOutputHelper,
-/// IDisposable and async tests. Cases run one after another; the exit code is 1 when any fails.
+/// IDisposable and async tests. Cases run one after another, those marked <c>[Trait("Speed", "Slow")]</c> last; the
+/// exit code is 1 when any fails.
 /// </summary>
 public static class CheckRunner
 {
@@ -60,6 +61,7 @@ public static class CheckRunner
         var cases = Discover(typeof(CheckRunner).Assembly)
             .Where(c => c.Args.Any(a => a is string s && backends.Contains(s, StringComparer.OrdinalIgnoreCase)))
             .Where(c => filter is null || c.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(c => IsSlow(c) ? 1 : 0) // stable: slow cases last, so a step's time limit cuts them, not the rest
             .ToList();
         Console.WriteLine($"check: {cases.Count} cases for back ends {string.Join(", ", backends)}{(filter is null ? "" : $" matching '{filter}'")}");
         if (args.Contains("--list"))
@@ -93,6 +95,11 @@ public static class CheckRunner
         Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped in {total.Elapsed.TotalSeconds:F1} s");
         return failed == 0 ? 0 : 1;
     }
+
+    /// <summary>Cases marked <c>[Trait("Speed", "Slow")]</c> on the method or its class.</summary>
+    public static bool IsSlow(Case c) =>
+        c.Method.CustomAttributes.Concat(c.Class.CustomAttributes).Any(a => a.AttributeType == typeof(TraitAttribute) &&
+            a.ConstructorArguments.Select(x => x.Value as string).SequenceEqual(new[] { "Speed", "Slow" }));
 
     static (string Outcome, string? Detail) RunOne(Case c, Dictionary<Type, object> fixtures)
     {

@@ -40,4 +40,20 @@ public class PerfHarnessTests
         Assert.Contains("PASS ExperimentalKernelTests.Vec4_tiled_gemm_matches_double_reference(\"cpu\", \"Tile64V4\")", stdout);
         Assert.Contains("2 passed, 0 failed, 0 skipped", stdout);
     }
+
+    /// <summary>Slow cases run last, so the time limit of a GPU-session step cuts them rather than the quick ones.</summary>
+    [SkippableFact]
+    public void Check_runner_lists_slow_cases_last()
+    {
+        string? dll = PerfDll();
+        Skip.If(dll is null, "GpuCnn.Perf is not built; `dotnet test` at the repository root builds the whole solution");
+        var psi = new ProcessStartInfo("dotnet", [dll!, "check", "--backends", "cuda,opencl", "--list"]) { RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Skip(1).ToList();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
+        int firstSlow = lines.FindIndex(l => l.StartsWith(nameof(AlexNetEveryBackendTests), StringComparison.Ordinal));
+        Assert.True(firstSlow > 0, string.Join("\n", lines));
+        Assert.All(lines.Skip(firstSlow), l => Assert.StartsWith(nameof(AlexNetEveryBackendTests), l));
+        Assert.Equal(4, lines.Count - firstSlow);
+    }
 }
