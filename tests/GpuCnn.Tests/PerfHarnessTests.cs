@@ -9,7 +9,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class PerfHarnessTests
 {
-    /// <summary>GpuCnn.Perf.dll of the same configuration, built by `dotnet test` at the repository root.</summary>
+    /// <summary>GpuCnn.Perf.dll of the same configuration, built with this project (a build-only project reference).</summary>
     static string? PerfDll()
     {
         var baseDir = new DirectoryInfo(AppContext.BaseDirectory); // tests/GpuCnn.Tests/bin/<Configuration>/<tfm>/
@@ -22,35 +22,42 @@ public class PerfHarnessTests
         return null;
     }
 
-    [SkippableFact]
-    public void Check_runner_runs_and_reports_the_selected_cases()
+    /// <summary>Runs GpuCnn.Perf with <paramref name="args"/>; kills it and fails after <paramref name="limit"/>.</summary>
+    static async Task<(int Code, string Stdout, string Stderr)> RunPerf(TimeSpan limit, params string[] args)
     {
         string? dll = PerfDll();
-        Skip.If(dll is null, "GpuCnn.Perf is not built; `dotnet test` at the repository root builds the whole solution");
-        var psi = new ProcessStartInfo("dotnet", [dll!, "check", "--backends", "cpu", "--filter", "Vec4_tiled"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        };
+        Assert.True(dll is not null, "GpuCnn.Perf.dll not found: the test project builds it through a project reference");
+        var psi = new ProcessStartInfo("dotnet", [dll!, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "the check runner did not finish in 5 minutes");
-        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{stdout}\n{stderr.Result}");
+        using var cts = new CancellationTokenSource(limit);
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"GpuCnn.Perf {string.Join(' ', args)} did not finish in {limit.TotalMinutes} minutes");
+        }
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task Check_runner_runs_and_reports_the_selected_cases()
+    {
+        var (code, stdout, stderr) = await RunPerf(TimeSpan.FromMinutes(5), "check", "--backends", "cpu", "--filter", "Vec4_tiled");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Contains("check: 2 cases for back ends cpu matching 'Vec4_tiled'", stdout);
         Assert.Contains("PASS ExperimentalKernelTests.Vec4_tiled_gemm_matches_double_reference(\"cpu\", \"Tile64V4\")", stdout);
         Assert.Contains("2 passed, 0 failed, 0 skipped", stdout);
     }
 
     /// <summary>Slow cases run last, so the time limit of a GPU-session step cuts them rather than the quick ones.</summary>
-    [SkippableFact]
-    public void Check_runner_lists_slow_cases_last()
+    [Fact]
+    public async Task Check_runner_lists_slow_cases_last()
     {
-        string? dll = PerfDll();
-        Skip.If(dll is null, "GpuCnn.Perf is not built; `dotnet test` at the repository root builds the whole solution");
-        var psi = new ProcessStartInfo("dotnet", [dll!, "check", "--backends", "cuda,opencl", "--list"]) { RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Skip(1).ToList();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
+        var (code, stdout, stderr) = await RunPerf(TimeSpan.FromMinutes(1), "check", "--backends", "cuda,opencl", "--list");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Skip(1).ToList();
         int firstSlow = lines.FindIndex(l => l.StartsWith(nameof(AlexNetEveryBackendTests), StringComparison.Ordinal));
         Assert.True(firstSlow > 0, string.Join("\n", lines));
         Assert.All(lines.Skip(firstSlow), l => Assert.StartsWith(nameof(AlexNetEveryBackendTests), l));
