@@ -28,6 +28,14 @@ public struct FastDiv
     /// <summary>⌊n / D⌋ for 0 ≤ n &lt; 2^31.</summary>
     public readonly int Div(int n) => (int)(((ulong)(uint)n * M) >> S);
 
+    /// <summary>⌊n / D⌋ and, in <paramref name="remainder"/>, n mod D, for 0 ≤ n &lt; 2^31 (as Math.DivRem).</summary>
+    public readonly int DivRem(int n, out int remainder)
+    {
+        int q = Div(n);
+        remainder = n - q * D;
+        return q;
+    }
+
     /// <summary>n mod D for 0 ≤ n &lt; 2^31, from the quotient.</summary>
     public readonly int Mod(int n, int quotient) => n - quotient * D;
 }

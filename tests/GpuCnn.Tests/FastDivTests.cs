@@ -29,6 +29,8 @@ public class FastDivTests
                 int q = f.Div(n);
                 Assert.True(q == n / d, $"{n} / {d}: got {q}, want {n / d}");
                 Assert.Equal(n % d, f.Mod(n, q));
+                Assert.Equal(q, f.DivRem(n, out int rem));
+                Assert.Equal(n % d, rem);
             }
         }
     }

@@ -27,12 +27,9 @@ public static class ConvKernels
         int cpg = p.Cg;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByOW.Div(o);
-            int ox = p.ByOW.Mod(o, r);
-            int q = p.ByOH.Div(r);
-            int oy = p.ByOH.Mod(r, q);
-            int nn = p.ByK.Div(q);
-            int k = p.ByK.Mod(q, nn);
+            int r = p.ByOW.DivRem(o, out int ox);
+            int q = p.ByOH.DivRem(r, out int oy);
+            int nn = p.ByK.DivRem(q, out int k);
             int c0 = p.ByKg.Div(k) * cpg;
             float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             int iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
@@ -63,12 +60,9 @@ public static class ConvKernels
         int cpg = p.Cg, kpg = p.Kg;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByW.Div(i);
-            int ix = p.ByW.Mod(i, r);
-            int q = p.ByH.Div(r);
-            int iy = p.ByH.Mod(r, q);
-            int nn = p.ByC.Div(q);
-            int c = p.ByC.Mod(q, nn);
+            int r = p.ByW.DivRem(i, out int ix);
+            int q = p.ByH.DivRem(r, out int iy);
+            int nn = p.ByC.DivRem(q, out int c);
             int g = p.ByCg.Div(c);
             int cg = c - g * cpg;
             // Only output rows/columns whose window covers (iy, ix) contribute: oy·SH − PH + ky·DH = iy for some
@@ -116,10 +110,8 @@ public static class ConvKernels
         int cpg = p.Cg, plane = p.H * p.W;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByPlane.Div(o);
-            int s = p.ByPlane.Mod(o, r);
-            int nn = p.ByK.Div(r);
-            int k = p.ByK.Mod(r, nn);
+            int r = p.ByPlane.DivRem(o, out int s);
+            int nn = p.ByK.DivRem(r, out int k);
             int xi = (nn * p.C + p.ByKg.Div(k) * cpg) * plane + s, wi = k * cpg;
             float acc = (epilogue & 1) != 0 ? b[k] : 0f;
             for (int c = 0; c < cpg; c++, xi += plane) acc += w[wi + c] * x[xi];
@@ -135,10 +127,8 @@ public static class ConvKernels
         int cpg = p.Cg, kpg = p.Kg, plane = p.H * p.W;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByPlane.Div(i);
-            int s = p.ByPlane.Mod(i, r);
-            int nn = p.ByC.Div(r);
-            int c = p.ByC.Mod(r, nn);
+            int r = p.ByPlane.DivRem(i, out int s);
+            int nn = p.ByC.DivRem(r, out int c);
             int g = p.ByCg.Div(c), k0 = g * kpg;
             int di = (nn * p.K + k0) * plane + s, wi = k0 * cpg + (c - g * cpg);
             float acc = 0f;
@@ -155,8 +145,7 @@ public static class ConvKernels
         int cpg = p.Cg, plane = p.H * p.W;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
-            int k = p.ByCg.Div(j);
-            int cg = p.ByCg.Mod(j, k);
+            int k = p.ByCg.DivRem(j, out int cg);
             int c = p.ByKg.Div(k) * cpg + cg;
             float acc = 0f;
             for (int nn = 0; nn < p.N; nn++)
@@ -187,12 +176,9 @@ public static class ConvKernels
         int cpg = p.Cg;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
-            int r = p.ByKW.Div(j);
-            int kx = p.ByKW.Mod(j, r);
-            int q = p.ByKH.Div(r);
-            int ky = p.ByKH.Mod(r, q);
-            int k = p.ByCg.Div(q);
-            int cg = p.ByCg.Mod(q, k);
+            int r = p.ByKW.DivRem(j, out int kx);
+            int q = p.ByKH.DivRem(r, out int ky);
+            int k = p.ByCg.DivRem(q, out int cg);
             int c = p.ByKg.Div(k) * cpg + cg;
             float acc = 0f;
             // Output positions whose tap (ky, kx) lands inside the input: iy = oy·SH − PH + ky·DH ∈ [0, H).

@@ -41,10 +41,8 @@ public static class TensorKernels
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
-            int r = s.ByPlane.Div(e);
-            int pos = s.ByPlane.Mod(e, r);
-            int nn = s.ByCount.Div(r);
-            int c = s.ByCount.Mod(r, nn);
+            int r = s.ByPlane.DivRem(e, out int pos);
+            int nn = s.ByCount.DivRem(r, out int c);
             int si = (nn * s.SrcChannels + s.SrcOffset + c) * s.Plane + pos;
             int di = (nn * s.DstChannels + s.DstOffset + c) * s.Plane + pos;
             dst[di] = beta == 0f ? src[si] : beta * dst[di] + src[si];

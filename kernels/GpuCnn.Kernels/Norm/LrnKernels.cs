@@ -53,8 +53,7 @@ public static class LrnKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByPlane.Div(i);
-            int pos = p.ByPlane.Mod(i, r);
+            int r = p.ByPlane.DivRem(i, out int pos);
             int c = p.ByC.Mod(r, p.ByC.Div(r));
             int sampleBase = i - pos - c * p.Plane;
             y[i] = x[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
@@ -68,8 +67,7 @@ public static class LrnKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByPlane.Div(i);
-            int pos = p.ByPlane.Mod(i, r);
+            int r = p.ByPlane.DivRem(i, out int pos);
             int c = p.ByC.Mod(r, p.ByC.Div(r));
             int sampleBase = i - pos - c * p.Plane;
             float g = dy[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);

@@ -36,9 +36,6 @@ public struct PoolParams
         p.BySW = FastDiv.For(Math.Max(1, SW));
         return p;
     }
-
-    /// <summary>True once <see cref="Prepare"/> has filled the divisors.</summary>
-    public readonly bool IsPrepared => ByOW.D != 0;
 }
 
 /// <summary>Selects the winner of a pooling window: the first element for which <see cref="Better"/> holds.</summary>
@@ -102,10 +99,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByOW.Div(o);
-            int ox = p.ByOW.Mod(o, r);
-            int plane = p.ByOH.Div(r);
-            int oy = p.ByOH.Mod(r, plane);
+            int r = p.ByOW.DivRem(o, out int ox);
+            int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
             int w = Winner<TSel>(x, pb, p, oy, ox);
             y[o] = w < 0 ? 0f : x[pb + w];
@@ -120,10 +115,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByW.Div(i);
-            int ix = p.ByW.Mod(i, r);
-            int plane = p.ByH.Div(r);
-            int iy = p.ByH.Mod(r, plane);
+            int r = p.ByW.DivRem(i, out int ix);
+            int plane = p.ByH.DivRem(r, out int iy);
             int pb = plane * p.H * p.W;
             int self = iy * p.W + ix;
             float acc = 0f;
@@ -152,10 +145,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByOW.Div(o);
-            int ox = p.ByOW.Mod(o, r);
-            int plane = p.ByOH.Div(r);
-            int oy = p.ByOH.Mod(r, plane);
+            int r = p.ByOW.DivRem(o, out int ox);
+            int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
             int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
             float acc = 0f;
@@ -180,10 +171,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByW.Div(i);
-            int ix = p.ByW.Mod(i, r);
-            int plane = p.ByH.Div(r);
-            int iy = p.ByH.Mod(r, plane);
+            int r = p.ByW.DivRem(i, out int ix);
+            int plane = p.ByH.DivRem(r, out int iy);
             float acc = 0f;
             Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             for (int oy = oyLo; oy <= oyHi; oy++)
@@ -245,10 +234,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByOW.Div(o);
-            int ox = p.ByOW.Mod(o, r);
-            int plane = p.ByOH.Div(r);
-            int oy = p.ByOH.Mod(r, plane);
+            int r = p.ByOW.DivRem(o, out int ox);
+            int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
             float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
             int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
@@ -263,10 +250,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByW.Div(i);
-            int ix = p.ByW.Mod(i, r);
-            int plane = p.ByH.Div(r);
-            int iy = p.ByH.Mod(r, plane);
+            int r = p.ByW.DivRem(i, out int ix);
+            int plane = p.ByH.DivRem(r, out int iy);
             int pb = plane * p.H * p.W;
             int self = iy * p.W + ix;
             float xi = x[i];
@@ -296,10 +281,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
-            int r = p.ByOW.Div(o);
-            int ox = p.ByOW.Mod(o, r);
-            int plane = p.ByOH.Div(r);
-            int oy = p.ByOH.Mod(r, plane);
+            int r = p.ByOW.DivRem(o, out int ox);
+            int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
             int y0 = p.ByOH.Div(oy * p.H), y1 = p.ByOH.Div((oy + 1) * p.H + p.OH - 1);
             int x0 = p.ByOW.Div(ox * p.W), x1 = p.ByOW.Div((ox + 1) * p.W + p.OW - 1);
@@ -316,10 +299,8 @@ public static class PoolKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            int r = p.ByW.Div(i);
-            int ix = p.ByW.Mod(i, r);
-            int plane = p.ByH.Div(r);
-            int iy = p.ByH.Mod(r, plane);
+            int r = p.ByW.DivRem(i, out int ix);
+            int plane = p.ByH.DivRem(r, out int iy);
             float acc = 0f;
             for (int oy = 0; oy < p.OH; oy++)
             {
