@@ -40,6 +40,50 @@ public class TrainingTests
         Assert.Equal(a, Run());
     }
 
+    /// <summary>
+    /// With <c>MaxSteps</c> the progress names the epoch in which the steps run out as the last one, and counts
+    /// only the steps that will run in it.
+    /// </summary>
+    [Fact]
+    public void Progress_reports_the_epochs_and_steps_that_max_steps_leaves()
+    {
+        var (train, _) = Mnist.LoadBundled();
+        var reports = new List<TrainProgress>();
+        var opts = new TrainOptions { Epochs = 10, BatchSize = 16, Seed = 3, MaxSteps = 20 };
+        using var t = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts) { ProgressInterval = 1 };
+        var results = t.Fit(train.Subset(0, 256), null, new ListProgress(reports)); // 16 steps an epoch
+        Assert.Equal(2, results.Count);
+        Assert.Equal(20, reports.Count);
+        Assert.All(reports, r => Assert.Equal(2, r.Epochs));
+        Assert.Equal((1, 16, 16), (reports[15].Epoch, reports[15].Step, reports[15].Steps));
+        Assert.Equal((2, 4, 4), (reports[^1].Epoch, reports[^1].Step, reports[^1].Steps));
+    }
+
+    /// <summary>A slow run's rate keeps three significant figures instead of rounding to 0 img/s.</summary>
+    [Fact]
+    public void Progress_rate_keeps_significant_figures_when_slow()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            Assert.Equal("0.27", ProgressPrinter.Rate(0.2702));
+            Assert.Equal("0.00123", ProgressPrinter.Rate(0.001234));
+            Assert.Equal("4.50", ProgressPrinter.Rate(4.5));
+            Assert.Equal("42.4", ProgressPrinter.Rate(42.37));
+            Assert.Equal("52500", ProgressPrinter.Rate(52_500.4));
+            var w = new StringWriter();
+            new ProgressPrinter(w, live: false).Report(new TrainProgress(1, 1, 1, 1, 2.5, 0.25, 0.2702));
+            Assert.Equal("epoch 1/1 step 1/1  loss 2.5000  acc 25.00%  0.27 img/s", w.ToString().TrimEnd());
+        }
+        finally { System.Globalization.CultureInfo.CurrentCulture = culture; }
+    }
+
+    sealed class ListProgress(List<TrainProgress> list) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => list.Add(value);
+    }
+
     /// <summary>The full acceptance run: 10 epochs over 8,000 digits must reach 97.5 % on the 2,000 held out. Minutes on CPU.</summary>
     [SkippableFact, Trait("Category", "Long")]
     public void LeNet5_reaches_97_5_percent_in_ten_epochs()

@@ -20,7 +20,7 @@ public sealed class ProgressPrinter : IProgress<TrainProgress>
     /// <inheritdoc/>
     public void Report(TrainProgress p)
     {
-        string stats = $"loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {p.ImagesPerSecond:F0} img/s";
+        string stats = $"loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {Rate(p.ImagesPerSecond)} img/s";
         if (live)
         {
             const int width = 30;
@@ -38,4 +38,10 @@ public sealed class ProgressPrinter : IProgress<TrainProgress>
             writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  {stats}");
         }
     }
+
+    /// <summary>Three significant figures below 100 img/s, so a slow run (AlexNet on a CPU) does not read 0.</summary>
+    internal static string Rate(double imagesPerSecond) =>
+        imagesPerSecond >= 100 || imagesPerSecond == 0 ? imagesPerSecond.ToString("F0")
+        : imagesPerSecond >= 10 ? imagesPerSecond.ToString("F1")
+        : imagesPerSecond >= 1 ? imagesPerSecond.ToString("F2") : imagesPerSecond.ToString("G3");
 }

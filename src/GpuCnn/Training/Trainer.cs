@@ -135,8 +135,15 @@ public sealed class Trainer : IDisposable
         Executor.ReadStatistics();
         var sw = Stopwatch.StartNew();
         double lossSum = 0, correct = 0, count = 0;
-        int step = 0, steps = loader.BatchesPerEpoch;
-        if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, Options.MaxSteps - totalSteps);
+        int step = 0, steps = loader.BatchesPerEpoch, epochs = Options.Epochs;
+        if (Options.MaxSteps > 0)
+        {
+            long left = Math.Max(0, Options.MaxSteps - totalSteps);
+            steps = (int)Math.Min(steps, left);
+            // The epoch in which --steps runs out is the last one: report that, not the configured count.
+            if (loader.BatchesPerEpoch > 0)
+                epochs = (int)Math.Min(epochs, epoch + Math.Max(1, (left + loader.BatchesPerEpoch - 1) / loader.BatchesPerEpoch));
+        }
         foreach (var batch in loader.Epoch(epoch))
         {
             if (step >= steps) break;
@@ -151,7 +158,7 @@ public sealed class Trainer : IDisposable
                 var (l, c, n) = Executor.ReadStatistics();
                 if (RecordLosses && n > 0) Losses.Add(l / n);
                 lossSum += l; correct += c; count += n;
-                progress?.Report(new TrainProgress(epoch + 1, Options.Epochs, step, steps, lossSum / Math.Max(1, count),
+                progress?.Report(new TrainProgress(epoch + 1, epochs, step, steps, lossSum / Math.Max(1, count),
                     correct / Math.Max(1, count), count / sw.Elapsed.TotalSeconds));
             }
         }
