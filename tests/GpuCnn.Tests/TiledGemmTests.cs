@@ -217,7 +217,7 @@ public class TiledGemmTests
     }
 
     [SkippableFact]
-    public void Cpu_accelerator_uses_the_direct_kernels_without_tuning()
+    public void Cpu_accelerator_uses_the_direct_kernels_for_small_products_without_tuning()
     {
         var dev = Backends.Get("cpu");
         Skip.If(dev.Gemm.Preference != GemmKernel.Auto, "GPUCNN_GEMM forces a kernel family for this run");

@@ -10,7 +10,11 @@ namespace GpuCnn.Devices;
 /// <summary>Kernel families that can compute a GEMM-shaped layer operation.</summary>
 public enum GemmKernel
 {
-    /// <summary>Choose per shape by timing each candidate once (GPUs); <see cref="Direct"/> on the CPU accelerator.</summary>
+    /// <summary>
+    /// Choose per shape by timing each candidate once (GPUs). The CPU accelerator does not time: it takes
+    /// <see cref="Blocked"/> for products of at least <see cref="GemmEngine.CpuBlockedMacs"/> multiply-adds and
+    /// <see cref="Direct"/> below that, where one launch fewer matters more.
+    /// </summary>
     Auto,
     /// <summary>The chunked kernels: one output per loop iteration, no shared memory or barriers (best on the CPU accelerator).</summary>
     Direct,
@@ -23,6 +27,13 @@ public enum GemmKernel
     /// lowering of the whole batch. TF32 tensor cores only with <see cref="GemmEngine.Tf32"/>.
     /// </summary>
     CuBlas,
+    /// <summary>
+    /// Register-blocked GEMM, 4×8 outputs per loop iteration, no shared memory or barriers
+    /// (<see cref="BlockedGemmKernels"/>): dense layers call it directly, convolutions through an explicit im2col
+    /// lowering of a few images at a time (1×1 convolutions read the activations in place). The CPU accelerator's
+    /// choice for large products; on GPUs only when asked for.
+    /// </summary>
+    Blocked,
 }
 
 /// <summary>
@@ -69,6 +80,13 @@ public sealed class GemmEngine
     }
 
     /// <summary>
+    /// Multiply-adds from which the CPU accelerator's <see cref="GemmKernel.Auto"/> takes <see cref="GemmKernel.Blocked"/>:
+    /// it runs about four times the direct kernels' multiply-adds per second there, but a convolution pays one or two
+    /// more launches (about 0.1 ms each) for the lowering.
+    /// </summary>
+    public const long CpuBlockedMacs = 1L << 18;
+
+    /// <summary>
     /// Tune on the CPU accelerator too. Off by default: there the direct kernels win without timing (the tiled ones
     /// need 256-thread groups, see <see cref="DeviceManager.OpenGroupedCpu"/>, and barriers are slow on the CPU).
     /// </summary>
@@ -83,28 +101,40 @@ public sealed class GemmEngine
     /// <summary>Families tried by tuning, in order.</summary>
     public static readonly GemmKernel[] Candidates = { GemmKernel.Direct, GemmKernel.Tile64, GemmKernel.Tile128 };
 
-    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas</c> (case-insensitive); null or empty gives Auto.</summary>
+    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas|blocked</c> (case-insensitive); null or empty gives Auto.</summary>
     public static GemmKernel Parse(string? name) =>
         string.IsNullOrWhiteSpace(name) ? GemmKernel.Auto
         : Enum.TryParse<GemmKernel>(name, true, out var k) && Enum.IsDefined(k) ? k
-        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas");
+        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas, blocked");
 
     /// <summary>
     /// The family for <paramref name="key"/>. Without a forced preference, a GPU times every candidate on
-    /// <paramref name="run"/> (into a scratch output of <paramref name="outputLength"/> values) and keeps the fastest.
+    /// <paramref name="run"/> (into a scratch output of <paramref name="outputLength"/> values) and keeps the fastest;
+    /// the CPU accelerator picks by <paramref name="multiplyAdds"/>, the size of the product (see <see cref="GemmKernel.Auto"/>).
     /// </summary>
-    public GemmKernel Choose(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
+    public GemmKernel Choose(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run, long multiplyAdds = 0)
     {
-        if (Preference == GemmKernel.CuBlas && !CuBlasReady()) return FallbackChoice(key, outputLength, run);
+        if (Preference == GemmKernel.CuBlas && !CuBlasReady()) return FallbackChoice(key, outputLength, run, multiplyAdds);
         if (Preference != GemmKernel.Auto) return Preference;
-        return FallbackChoice(key, outputLength, run);
+        return FallbackChoice(key, outputLength, run, multiplyAdds);
     }
 
-    GemmKernel FallbackChoice(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
+    GemmKernel FallbackChoice(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run, long multiplyAdds)
     {
-        if (device.Kind == DeviceKind.Cpu && !TuneOnCpu) return GemmKernel.Direct;
+        if (device.Kind == DeviceKind.Cpu && !TuneOnCpu)
+            return choices.GetOrAdd(key, multiplyAdds >= CpuBlockedMacs ? GemmKernel.Blocked : GemmKernel.Direct);
         return choices.GetOrAdd(key, _ => Tune(key, outputLength, run));
     }
+
+    /// <summary>Launches the register-blocked GEMM (<see cref="BlockedGemmKernels.Gemm4x8"/>) for prepared <paramref name="p"/>.</summary>
+    public void LaunchBlocked(BlockedGemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)
+    {
+        if (p.M <= 0 || p.N <= 0) return;
+        blocked ??= device.Load<BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BlockedGemmKernels.Gemm4x8);
+        device.Launch(blocked, p.Tiles, p, a, b, bias, c);
+    }
+
+    Action<AcceleratorStream, Index1D, int, int, BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? blocked;
 
     GemmKernel Tune(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
     {

@@ -19,7 +19,7 @@ public sealed class Conv2d : Layer
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwdData, bwdFilter;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? bwdBias;
     Action<AcceleratorStream, Index1D, int, int, GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>? reduce;
-    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>>? im2col;
+    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>>? im2col, im2colRows;
     Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, float>? col2im;
     Action<AcceleratorStream, Index1D, int, int, FastDiv, int, FastDiv, ArrayView<float>, ArrayView<float>>? toChannelMajor;
     Action<AcceleratorStream, Index1D, int, int, int, FastDiv, FastDiv, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? toBatchMajor;
@@ -156,6 +156,7 @@ public sealed class Conv2d : Layer
         bwdBias = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardBias);
         reduce = device.Load<GemmShape, ArrayView<float>, ArrayView<float>, int, int, float>(TiledGemmKernels.ReduceSplits);
         im2col = device.Load<ConvParams, ArrayView<float>, ArrayView<float>>(LoweringKernels.Im2Col);
+        im2colRows = device.Load<ConvParams, ArrayView<float>, ArrayView<float>>(LoweringKernels.Im2ColRows);
         col2im = device.Load<ConvParams, ArrayView<float>, ArrayView<float>, float>(LoweringKernels.Col2Im);
         toChannelMajor = device.Load<FastDiv, int, FastDiv, ArrayView<float>, ArrayView<float>>(LoweringKernels.BatchToChannelMajor);
         toBatchMajor = device.Load<int, FastDiv, FastDiv, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LoweringKernels.ChannelToBatchMajor);
@@ -166,7 +167,8 @@ public sealed class Conv2d : Layer
     GemmKernel Pick(Op op, ConvParams p, long outLength, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias)
     {
         string key = $"conv.{op} n={p.N} c={p.C} {p.H}x{p.W} k={p.K} {p.KH}x{p.KW} s={p.SH},{p.SW} p={p.PH},{p.PW} d={p.DH},{p.DW} g={p.G} out={p.OH}x{p.OW}";
-        var k = Device.Gemm.Choose(key, outLength, (kind, o) => Run(op, kind, p, a, b, bias, o, 0f, false));
+        long macs = (long)p.N * p.K * p.OH * p.OW * p.CPerGroup * p.KH * p.KW; // the same for all three products
+        var k = Device.Gemm.Choose(key, outLength, (kind, o) => Run(op, kind, p, a, b, bias, o, 0f, false), macs);
         picked[(op, p.N)] = k;
         return k;
     }
@@ -184,6 +186,11 @@ public sealed class Conv2d : Layer
         if (kind == GemmKernel.CuBlas)
         {
             RunLowered(op, p, a, b, bias, dst, beta, epilogue);
+            return;
+        }
+        if (kind == GemmKernel.Blocked)
+        {
+            RunBlocked(op, p, a, b, bias, dst, beta, epilogue);
             return;
         }
         switch (op)
@@ -283,6 +290,91 @@ public sealed class Conv2d : Layer
                 Device.Return(col);
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Values of the im2col matrix that one step of the blocked path lowers at most (16 MiB; at least one image):
+    /// images go in chunks. Settable for tests.
+    /// </summary>
+    internal long BlockedColumnBudget { get; set; } = 1L << 22;
+
+    /// <summary>
+    /// The blocked path (<see cref="GemmKernel.Blocked"/>): the register-blocked GEMM reads weights, activations and
+    /// gradients in place through strides, images being segments of the GEMM's columns or reduction, so only the
+    /// im2col matrix is materialised, for a chunk of images at a time (<see cref="BlockedColumnBudget"/>). A 1×1
+    /// convolution needs no lowering at all. With rows = C/G·KH·KW, P = OH·OW and per group g:
+    /// forward y = W·col (+ bias per row); data gradient colGrad = Wᵀ·dy, then col2im; filter gradient
+    /// dW = dy·colᵀ, accumulated over the chunks.
+    /// </summary>
+    void RunBlocked(Op op, ConvParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> dst, float beta, int epilogue)
+    {
+        int plane = p.OH * p.OW, rows = p.CPerGroup * p.KH * p.KW, kg = p.KPerGroup, cg = p.CPerGroup;
+        int inImage = p.C * p.H * p.W, outImage = p.K * plane;
+        bool pointwise = IsPointwise; // then rows = C/G and P = H·W
+        long perImage = (long)p.G * rows * plane;
+        int chunk = pointwise ? p.N : (int)Math.Clamp(BlockedColumnBudget / perImage, 1, p.N);
+        if (!pointwise && perImage * chunk > int.MaxValue)
+            throw new InvalidOperationException($"{Name}: the im2col matrix of one image ({perImage:N0} values) exceeds one buffer; use --gemm direct");
+        var col = pointwise ? null : Device.Rent(perImage * chunk);
+        var gemm = Device.Gemm;
+        try
+        {
+            for (int img0 = 0; img0 < p.N; img0 += chunk)
+            {
+                int count = Math.Min(chunk, p.N - img0), np = count * plane;
+                var pc = count == p.N ? p : (p with { N = count }).Prepare();
+                // This chunk's images of x (dx for the data gradient) and of y (dy for the gradients).
+                var x = (op == Op.DataGrad ? dst : a).SubView((long)img0 * inImage, (long)count * inImage);
+                var y = (op == Op.Forward ? dst : op == Op.DataGrad ? a : b).SubView((long)img0 * outImage, (long)count * outImage);
+                if (!pointwise && op != Op.DataGrad) Device.Launch(im2colRows!, p.G * rows * count * p.OH, pc, x, col!.View);
+                switch (op)
+                {
+                    case Op.Forward: // A = W[g] (kg × rows); B = col[g] or x; C = y, an image per column segment
+                    {
+                        var q = new BlockedGemmParams
+                        {
+                            M = kg, N = np, K = rows, G = p.G, AStepM = rows, AStepK = 1, AStrideG = kg * rows,
+                            CStepM = plane, CSegN = outImage, CStrideG = kg * plane, Alpha = 1,
+                            BiasMode = (epilogue & 1) != 0 ? 2 : 0, Relu = (epilogue & 2) != 0 ? 1 : 0,
+                        };
+                        if (pointwise) (q.BStepK, q.BStepN, q.BSegN, q.BStrideG) = (plane, 1, inImage, cg * plane);
+                        else (q.BStepK, q.BStepN, q.BSegN, q.BStrideG) = (np, 1, plane, rows * np);
+                        gemm.LaunchBlocked(q.Prepare(plane), b, pointwise ? x : col!.View, (epilogue & 1) != 0 ? bias : b, y);
+                        break;
+                    }
+                    case Op.DataGrad: // A = W[g]ᵀ (rows × kg); B = dy, an image per column segment; C = colGrad or dx
+                    {
+                        var q = new BlockedGemmParams
+                        {
+                            M = rows, N = np, K = kg, G = p.G, AStepM = 1, AStepK = rows, AStrideG = kg * rows,
+                            BStepK = plane, BStepN = 1, BSegN = outImage, BStrideG = kg * plane, Alpha = 1,
+                        };
+                        if (pointwise) (q.CStepM, q.CSegN, q.CStrideG, q.Beta) = (plane, inImage, cg * plane, beta);
+                        else (q.CStepM, q.CSegN, q.CStrideG) = (np, plane, rows * np);
+                        gemm.LaunchBlocked(q.Prepare(plane), b, y, b, pointwise ? x : col!.View);
+                        if (!pointwise) Device.Launch(col2im!, count * inImage, pc, col!.View, x, beta);
+                        break;
+                    }
+                    case Op.FilterGrad: // A = dy (kg × np, an image per k segment); B = colᵀ or xᵀ; C = dW[g], summed over chunks
+                    {
+                        var q = new BlockedGemmParams
+                        {
+                            M = kg, N = rows, K = np, G = p.G, KSeg = plane,
+                            AStepM = plane, AStepK = 1, ASegK = outImage, AStrideG = kg * plane,
+                            CStepM = rows, CStrideG = kg * rows, Alpha = 1, Beta = img0 == 0 ? beta : 1f,
+                        };
+                        if (pointwise) (q.BStepK, q.BSegK, q.BStepN, q.BStrideG) = (1, inImage, plane, cg * plane);
+                        else (q.BStepK, q.BSegK, q.BStepN, q.BStrideG) = (1, plane, np, rows * np);
+                        gemm.LaunchBlocked(q.Prepare(), y, pointwise ? x : col!.View, y, dst);
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (col is not null) Device.Return(col);
         }
     }
 

@@ -71,7 +71,7 @@ public sealed class Linear : Layer
     GemmKernel Pick(Op op, int batch, long outLength, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, bool hasBias)
     {
         var k = Device.Gemm.Choose($"linear.{op} batch={batch} in={InFeatures} out={OutFeatures}", outLength,
-            (kind, o) => Gemm(kind, p with { Beta = 0 }, a, b, bias, hasBias, false, o));
+            (kind, o) => Gemm(kind, p with { Beta = 0 }, a, b, bias, hasBias, false, o), (long)p.M * p.N * p.K);
         picked[(op, batch)] = k;
         return k;
     }
@@ -89,6 +89,18 @@ public sealed class Linear : Layer
         {
             Device.Gemm.Sgemm(p.TransA != 0, p.TransB != 0, p.M, p.N, p.K, p.Alpha, a, p.Lda, b, p.Ldb, p.Beta, c, p.Ldc);
             if (epilogue != 0) Device.Launch(epilogueKernel!, p.M * p.N, p.N, hasBias ? bias : c, epilogue, c); // C is dense here (Ldc = N)
+            return;
+        }
+        if (kind == GemmKernel.Blocked)
+        {
+            var q = new BlockedGemmParams
+            {
+                M = p.M, N = p.N, K = p.K, G = 1,
+                AStepM = p.TransA != 0 ? 1 : p.Lda, AStepK = p.TransA != 0 ? p.Lda : 1,
+                BStepK = p.TransB != 0 ? 1 : p.Ldb, BStepN = p.TransB != 0 ? p.Ldb : 1,
+                CStepM = p.Ldc, Alpha = p.Alpha, Beta = p.Beta, BiasMode = hasBias ? 1 : 0, Relu = relu ? 1 : 0,
+            };
+            Device.Gemm.LaunchBlocked(q.Prepare(), a, b, hasBias ? bias : c, c);
             return;
         }
         var A = new DenseA { V = a, Ld = p.Lda, Trans = p.TransA };

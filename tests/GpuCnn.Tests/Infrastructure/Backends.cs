@@ -36,14 +36,15 @@ public static class Backends
     }
 
     /// <summary>
-    /// A device of <paramref name="kind"/> with every GEMM-shaped product forced to <paramref name="kernel"/>. On the
-    /// CPU it is the 256-thread-group accelerator, since the tiled kernels need that group shape.
+    /// A device of <paramref name="kind"/> with every GEMM-shaped product forced to <paramref name="kernel"/>. For the
+    /// tiled kernels the CPU is the 256-thread-group accelerator, since they need that group shape.
     /// </summary>
     public static ComputeDevice Tiled(string kind, GemmKernel kernel)
     {
         if (kind != "cpu") Get(kind); // skips when the back end is missing
+        bool grouped = kind == "cpu" && kernel is GemmKernel.Tile64 or GemmKernel.Tile128;
         var dev = Open.GetOrAdd($"{kind}#{kernel}", _ => new Lazy<ComputeDevice>(() =>
-            kind == "cpu" ? DeviceManager.OpenGroupedCpu() : DeviceManager.Open(kind))).Value;
+            grouped ? DeviceManager.OpenGroupedCpu() : DeviceManager.Open(kind))).Value;
         dev.Gemm.Preference = kernel;
         return dev;
     }

@@ -1,0 +1,161 @@
+using GpuCnn.Devices;
+using GpuCnn.Kernels.Gemm;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+using GpuCnn.Tests.Infrastructure;
+using ILGPU;
+using ILGPU.Runtime;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+/// <summary>
+/// The register-blocked GEMM (<see cref="BlockedGemmKernels"/>) against a double reference through its strided
+/// addressing, and Conv2d and Linear with every product forced onto it (gradient checks), on every back end.
+/// </summary>
+public class BlockedGemmTests
+{
+    static ComputeDevice Device(string backend) => Backends.Tiled(backend, GemmKernel.Blocked);
+
+    /// <summary>
+    /// Runs <paramref name="p"/> on buffers laid out by its strides and compares every value of C's buffer with a double
+    /// reference: the product where C is addressed, the old value (untouched) in the gaps between rows and segments.
+    /// </summary>
+    static void MatchesReference(ComputeDevice dev, BlockedGemmParams p, int nSeg, string what, int seed)
+    {
+        p = p.Prepare(nSeg);
+        int kSeg = p.KSeg, ns = nSeg > 0 ? nSeg : p.N;
+        long A(int g, int m, int k) => (long)g * p.AStrideG + (long)m * p.AStepM + (long)(k / kSeg) * p.ASegK + (long)(k % kSeg) * p.AStepK;
+        long B(int g, int k, int n) => (long)g * p.BStrideG + (long)(k / kSeg) * p.BSegK + (long)(k % kSeg) * p.BStepK + (long)(n / ns) * p.BSegN + (long)(n % ns) * p.BStepN;
+        long C(int g, int m, int n) => (long)g * p.CStrideG + (long)m * p.CStepM + (long)(n / ns) * p.CSegN + n % ns;
+        long Extent(Func<int, int, int, long> at, int d1, int d2) =>
+            Enumerable.Range(0, p.G).Max(g => Enumerable.Range(0, d1).Max(i => Enumerable.Range(0, d2).Max(j => at(g, i, j)))) + 1;
+        var outputs = Enumerable.Range(0, p.G).SelectMany(g => Enumerable.Range(0, p.M).SelectMany(m => Enumerable.Range(0, p.N).Select(n => C(g, m, n))));
+        Assert.Equal(p.G * p.M * p.N, outputs.Distinct().Count()); // the layout itself must not overlap
+        var rng = new Random(seed);
+        var a = GradCheck.RandomFloats(rng, (int)Extent(A, p.M, p.K), 1);
+        var b = GradCheck.RandomFloats(rng, (int)Extent(B, p.K, p.N), 1);
+        var c = GradCheck.RandomFloats(rng, (int)Extent(C, p.M, p.N) + 3, 1);
+        var bias = GradCheck.RandomFloats(rng, Math.Max(p.G * p.M, p.N), 1);
+        var expect = c.Select(v => (double)v).ToArray();
+        for (int g = 0; g < p.G; g++)
+            for (int m = 0; m < p.M; m++)
+                for (int n = 0; n < p.N; n++)
+                {
+                    double acc = 0;
+                    for (int k = 0; k < p.K; k++) acc += (double)a[A(g, m, k)] * b[B(g, k, n)];
+                    double v = p.Alpha * acc + (p.BiasMode == 1 ? bias[n] : p.BiasMode == 2 ? bias[g * p.M + m] : 0)
+                        + (p.Beta != 0 ? p.Beta * c[C(g, m, n)] : 0);
+                    expect[C(g, m, n)] = p.Relu != 0 ? Math.Max(0, v) : v;
+                }
+        using var da = dev.Accelerator.Allocate1D(a);
+        using var db = dev.Accelerator.Allocate1D(b);
+        using var dc = dev.Accelerator.Allocate1D(c);
+        using var dbias = dev.Accelerator.Allocate1D(bias);
+        dev.Gemm.LaunchBlocked(p, da.View, db.View, dbias.View, dc.View);
+        Close.Assert(expect, dc.GetAsArray1D(), 1e-5, 1e-5, what);
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Dense_gemm_matches_double_reference(string backend)
+    {
+        var dev = Device(backend);
+        // Sizes that are no multiple of the 4×8 tile, two products, padded leading dimensions, every transpose pair,
+        // the three bias modes, ReLU, alpha and beta (including beta 0 over NaN, which must be ignored).
+        const int m = 9, n = 19, k = 13, g = 2;
+        int seed = 1;
+        foreach (int ta in new[] { 0, 1 })
+        foreach (int tb in new[] { 0, 1 })
+        {
+            int lda = (ta != 0 ? m : k) + 1, ldb = (tb != 0 ? k : n) + 2, ldc = n + 3;
+            int biasMode = (ta + 2 * tb) % 3;
+            var p = new BlockedGemmParams
+            {
+                M = m, N = n, K = k, G = g,
+                AStepM = ta != 0 ? 1 : lda, AStepK = ta != 0 ? lda : 1, AStrideG = (ta != 0 ? k : m) * lda,
+                BStepK = tb != 0 ? 1 : ldb, BStepN = tb != 0 ? ldb : 1, BStrideG = (tb != 0 ? n : k) * ldb,
+                CStepM = ldc, CStrideG = m * ldc, Alpha = 0.75f, Beta = -0.5f, BiasMode = biasMode, Relu = ta,
+            };
+            MatchesReference(dev, p, 0, $"blocked transA={ta} transB={tb} bias={biasMode} relu={ta}", seed++);
+        }
+        var dense = new BlockedGemmParams { M = 5, N = 8, K = 3, G = 1, AStepM = 3, AStepK = 1, BStepK = 8, BStepN = 1, CStepM = 8, Alpha = 1 }.Prepare();
+        using var nan = dev.Accelerator.Allocate1D(Enumerable.Repeat(float.NaN, 40).ToArray());
+        using var ones = dev.Accelerator.Allocate1D(Enumerable.Repeat(1f, 40).ToArray());
+        dev.Gemm.LaunchBlocked(dense, ones.View, ones.View, ones.View, nan.View);
+        Assert.All(nan.GetAsArray1D(), v => Assert.Equal(3f, v));
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Segmented_operands_match_double_reference(string backend)
+    {
+        var dev = Device(backend);
+        // Columns in segments of 5 (images of 5 pixels) with gaps between segments in B and C, and the reduction in
+        // segments of 4 (4, 4, 2) with gaps in A and B: the layouts of the convolution products, with padding that
+        // must stay untouched.
+        var p = new BlockedGemmParams
+        {
+            M = 6, N = 15, K = 10, G = 2, KSeg = 4,
+            AStepM = 4, AStepK = 1, ASegK = 30, AStrideG = 100,
+            BStepK = 5, BStepN = 1, BSegK = 23, BSegN = 90, BStrideG = 300,
+            CStepM = 5, CSegN = 33, CStrideG = 110, Alpha = 1, Beta = 0.25f, BiasMode = 2, Relu = 1,
+        };
+        MatchesReference(dev, p, 5, "segmented n and k", 7);
+        // Transposed B inside segments (the filter gradient's colᵀ): unit step along k, a row per column.
+        var q = p with { BStepK = 1, BStepN = 11, BSegK = 5, BSegN = 0, BStrideG = 200, CStepM = 16, CSegN = 0, BiasMode = 1, Relu = 0, Beta = 0 };
+        MatchesReference(dev, q, 0, "segmented k, transposed B", 8);
+    }
+
+    // Conv2d and Linear with every product (forward, data and filter gradients) on the blocked kernel.
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_basic(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_stride_padding(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(3, 9, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_same_padding_even_kernel_rectangular_stride(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(2, 3, (4, 2), (2, 1), Padding.Same, (1, 1)), 2, new Shape(2, 7, 5));
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_groups_dilation_no_bias(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_every_axis_different(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(2, 3, (3, 2), (2, 1), Padding.Explicit(2, 1), (2, 3)), 2, new Shape(2, 8, 9));
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_pointwise_reads_activations_in_place(string backend) =>
+        GradCheck.Layer(Device(backend), new Conv2d(6, 4, 1, groups: 2), 2, new Shape(6, 3, 4));
+
+    /// <summary>A lowering budget of two images' columns makes a batch of 3 run as chunks of 2 and 1.</summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_in_chunks_of_images(string backend)
+    {
+        var conv = new Conv2d(2, 3, 3, padding: 1);
+        conv.BlockedColumnBudget = 2L * 2 * 9 * 5 * 4; // rows 18, 5×4 output pixels, two images
+        GradCheck.Layer(Device(backend), conv, 3, new Shape(2, 5, 4));
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Linear_all_three_products(string backend) =>
+        GradCheck.Layer(Device(backend), new Linear(19, 7), 3, new Shape(19));
+
+    [SkippableFact]
+    public void Cpu_auto_takes_the_blocked_kernel_for_large_products_without_timing()
+    {
+        using var dev = DeviceManager.Open("cpu");
+        Skip.If(dev.Gemm.Preference != GemmKernel.Auto, "GPUCNN_GEMM forces a kernel family for this run");
+        Action<GemmKernel, ArrayView<float>> mustNotTime = (_, _) => throw new InvalidOperationException("must not time");
+        Assert.Equal(GemmKernel.Direct, dev.Gemm.Choose("small", 1, mustNotTime, GemmEngine.CpuBlockedMacs - 1));
+        Assert.Equal(GemmKernel.Blocked, dev.Gemm.Choose("large", 1, mustNotTime, GemmEngine.CpuBlockedMacs));
+        // LeNet-5's second convolution on 2 images (480,000 multiply-adds): all three products take the blocked
+        // kernel, and pass the gradient check there.
+        GradCheck.Layer(dev, new Conv2d(6, 16, 5), 2, new Shape(6, 14, 14));
+        var conv = dev.Gemm.Choices.Where(kv => kv.Key.StartsWith("conv.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, conv.Count);
+        Assert.All(conv, kv => Assert.Equal(GemmKernel.Blocked, kv.Value));
+    }
+}
