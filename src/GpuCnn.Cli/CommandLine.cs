@@ -36,8 +36,9 @@ public static class CommandLine
                 --data-dir), cifar10 (the binary batches in --data-dir), synthetic (seeded images of --image-size,
                 --classes classes), or a folder of MNIST IDX files. --steps N stops after N optimiser steps and records
                 the loss of every step. P: single, towers, or NODE=DEVICE[,...].
-        G: the kernels of convolutions and fully connected layers: auto (default: timed per shape on GPUs, direct on
-           the CPU accelerator), direct, tile64, tile128, or cublas (CUDA only; falls back with a reason elsewhere).
+        G: the kernels of convolutions and fully connected layers: auto (default: timed per shape on GPUs; on the CPU
+           accelerator blocked for large products, direct for small ones), direct, tile64, tile128, blocked (4x8
+           register tiles, no shared memory), or cublas (CUDA only; falls back with a reason elsewhere).
            --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas). --no-fuse keeps every ReLU a separate
            kernel (by default a ReLU after a convolution or linear layer runs in that layer's epilogue).
            --cuda-graph replays each training step as one captured CUDA graph (CUDA, one device, SGD, no dropout).

@@ -247,7 +247,7 @@ public class CliTests : IDisposable
         Assert.Contains("--tf32 needs --gemm cublas", err);
         (code, _, err) = Run("bench", "lenet5", "--device", "cpu", "--steps", "1", "--warmup", "0", "--gemm", "fastest");
         Assert.Equal(2, code);
-        Assert.Contains("valid choices: auto, direct, tile64, tile128, cublas", err);
+        Assert.Contains("valid choices: auto, direct, tile64, tile128, cublas, blocked", err);
 
         string metrics = Path.Combine(dir, "gemm.json");
         string o;
