@@ -170,7 +170,7 @@ public class CliTests : IDisposable
     public void Two_tower_split_reports_the_same_losses_and_the_bytes_crossed()
     {
         string one = Path.Combine(dir, "one.json"), two = Path.Combine(dir, "two.json");
-        string[] common = { "train", "alexnet-2tower", "--data", "synthetic", "--image-size", "64", "--steps", "3", "--batch-size", "4", "--seed", "11" };
+        string[] common = { "train", "alexnet-2tower", "--data", "synthetic", "--image-size", "64", "--steps", "3", "--batch-size", "4", "--seed", "11", "--synthetic-count", "16" }; // 16 train, 16 test images: the evaluation stays short
         var r1 = Run(common.Concat(new[] { "--device", "cpu", "--metrics", one }).ToArray());
         Assert.True(r1.Code == 0, r1.Err);
         var r2 = Run(common.Concat(new[] { "--devices", "cpu,cpu", "--placement", "towers", "--metrics", two }).ToArray());
