@@ -57,7 +57,9 @@ public static class CommandLine
             : g.Preference.ToString().ToLowerInvariant();
         string problem = g.Preference == GemmKernel.CuBlas && g.CuBlasProblem is { } p ? $"; {p}" : "";
         var counts = g.Choices.Values.GroupBy(v => v).Select(x => $"{x.Key.ToString().ToLowerInvariant()} x{x.Count()}");
-        string chosen = g.Choices.Count > 0 ? $"; tuned: {string.Join(", ", counts)}" : "";
+        // GPUs time the candidates; the CPU accelerator chooses by the size of each product without timing.
+        string how = d.Kind == DeviceKind.Cpu && !g.TuneOnCpu ? "chosen by size" : "tuned";
+        string chosen = g.Choices.Count > 0 ? $"; {how}: {string.Join(", ", counts)}" : "";
         return $"gemm on {d.Id}: {mode}{problem}{chosen}";
     }
 

@@ -77,10 +77,10 @@ public class FusionTests
     }
 
     [Fact]
-    public void Fused_tiled_and_cublas_paths_apply_the_relu()
+    public void Fused_tiled_blocked_and_cublas_paths_apply_the_relu()
     {
-        // The epilogues of the tiled kernels and the cuBLAS lowering, on CPU stand-ins.
-        foreach (var dev in new[] { Backends.Tiled("cpu", GemmKernel.Tile64), Backends.CuBlas("cpu") })
+        // The epilogues of the tiled and blocked kernels and of the cuBLAS lowering, on the CPU (cuBLAS stood in for).
+        foreach (var dev in new[] { Backends.Tiled("cpu", GemmKernel.Tile64), Backends.Tiled("cpu", GemmKernel.Blocked), Backends.CuBlas("cpu") })
         {
             var g = new Graph { Name = "fused-" + dev.Gemm.Preference };
             var x = g.Input(new Shape(2, 5, 4), "x");
