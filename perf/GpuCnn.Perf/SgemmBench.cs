@@ -38,6 +38,9 @@ public static class SgemmBench
         var direct = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
         if (n <= 2048 || dev.Kind == DeviceKind.Cpu)
             families.Add(("direct", null, () => dev.Launch(direct, n * n, p, da.View, db.View, dc.View, 0, dc.View)));
+        // The register-blocked kernel: the CPU accelerator's choice; whether it has a place on a GPU is measured here.
+        var bp = new BlockedGemmParams { M = n, N = n, K = n, G = 1, AStepM = n, AStepK = 1, BStepK = n, BStepN = 1, CStepM = n, Alpha = 1 }.Prepare();
+        families.Add(("blocked", null, () => dev.Gemm.LaunchBlocked(bp, da.View, db.View, dc.View, dc.View)));
         if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
             foreach (var kind in new[] { GemmKernel.Tile64, GemmKernel.Tile128 })
                 families.Add((kind.ToString().ToLowerInvariant(), null, () => dev.Gemm.Launch(kind,
