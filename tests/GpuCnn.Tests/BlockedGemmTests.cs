@@ -139,6 +139,33 @@ public class BlockedGemmTests
         GradCheck.Layer(Device(backend), conv, 3, new Shape(2, 5, 4));
     }
 
+    /// <summary>
+    /// Twelve seeded random geometries (channels, groups, rectangular kernels, strides, padding, dilation, batch, bias and
+    /// a lowering budget of one image, two images or the default), each through the gradient check.
+    /// </summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Conv2d_random_geometries(string backend)
+    {
+        var dev = Device(backend);
+        var rng = new Random(2026);
+        for (int trial = 0; trial < 12; trial++)
+        {
+            int g = rng.Next(1, 3), c = g * rng.Next(1, 3), k = g * rng.Next(1, 4);
+            (int, int) kernel = (rng.Next(1, 4), rng.Next(1, 4)), stride = (rng.Next(1, 3), rng.Next(1, 3)), dil = (rng.Next(1, 3), rng.Next(1, 3));
+            var pad = Padding.Explicit(rng.Next(0, 3), rng.Next(0, 3));
+            int h = rng.Next(4, 9), w = rng.Next(4, 9), batch = rng.Next(1, 4);
+            if (trial % 4 == 3) (kernel, stride, dil, pad) = ((1, 1), (1, 1), (1, 1), Padding.Valid); // pointwise: read in place
+            h = Math.Max(h, (kernel.Item1 - 1) * dil.Item1 + 1); // at least one output row and column
+            w = Math.Max(w, (kernel.Item2 - 1) * dil.Item2 + 1);
+            var conv = new Conv2d(c, k, kernel, stride, pad, dil, g, bias: rng.Next(2) == 0);
+            var shape = new Shape(c, h, w);
+            var outShape = conv.InferOutputShape(new[] { shape });
+            long perImage = (long)c * kernel.Item1 * kernel.Item2 * outShape[1] * outShape[2];
+            conv.BlockedColumnBudget = (trial % 3) switch { 0 => perImage, 1 => 2 * perImage, _ => conv.BlockedColumnBudget };
+            GradCheck.Layer(dev, conv, batch, new[] { shape }, seed: 100 + trial);
+        }
+    }
+
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Linear_all_three_products(string backend) =>
         GradCheck.Layer(Device(backend), new Linear(19, 7), 3, new Shape(19));
