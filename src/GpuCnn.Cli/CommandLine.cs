@@ -243,8 +243,9 @@ public static class CommandLine
             if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
             long crossing = ex.TransferBytesPerStep.Sum(t => t.Bytes);
             if (devices.Count > 1) o.WriteLine($"placement: {ex.TransferBytesPerStep.Count} transfers, {crossing:N0} bytes cross devices per step");
+            int lastEpoch = trainer.LastEpoch(train.Count);
             var results = trainer.Fit(train, test, new ProgressPrinter(o), r =>
-                o.WriteLine($"epoch {r.Epoch}/{opts.Epochs}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}% | " +
+                o.WriteLine($"epoch {r.Epoch}/{lastEpoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}% | " +
                             $"test loss {r.TestLoss:F4} acc {r.TestAccuracy * 100:F2}% | {r.ImagesPerSecond:G4} img/s, {r.Seconds:F1} s, lr {r.LearningRate:G3}"));
             double seconds = total.Elapsed.TotalSeconds;
             var last = results[^1];
@@ -252,7 +253,7 @@ public static class CommandLine
             double imgs = results.Sum(r => r.ImagesPerSecond * r.Seconds) / Math.Max(1e-9, trainSecs);
             if (trainer.RecordLosses)
                 o.WriteLine($"losses per step: {string.Join(" ", trainer.Losses.Select(l => l.ToString("F4", CultureInfo.InvariantCulture)))}");
-            o.WriteLine($"final test accuracy {last.TestAccuracy * 100:F2}% on {test.Count} images; {imgs:F0} img/s; {seconds:F1} s in all");
+            o.WriteLine($"final test accuracy {last.TestAccuracy * 100:F2}% on {test.Count} images; {ProgressPrinter.FormatRate(imgs)} img/s; {seconds:F1} s in all");
             if (save is not null)
             {
                 Checkpoint.Save(save, ex.Parameters, trainer.Optimizer, trainer.EpochsDone,
@@ -317,7 +318,7 @@ public static class CommandLine
         var (loss, acc) = data.EvalTransform is null ? Trainer.Evaluate(ex, test, mean, std) : Trainer.Evaluate(ex, test, data.EvalTransform);
         double secs = sw.Elapsed.TotalSeconds;
         o.WriteLine($"device: {device}");
-        o.WriteLine($"{graph.Name} from {load} (epoch {header.Epoch}): test loss {loss:F4}, accuracy {acc * 100:F2}% on {test.Count} images, {test.Count / secs:F0} img/s");
+        o.WriteLine($"{graph.Name} from {load} (epoch {header.Epoch}): test loss {loss:F4}, accuracy {acc * 100:F2}% on {test.Count} images, {ProgressPrinter.FormatRate(test.Count / secs)} img/s");
         if (metrics is not null)
             WriteJson(metrics, new Dictionary<string, object?>
             {

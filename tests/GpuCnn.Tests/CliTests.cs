@@ -176,6 +176,7 @@ public class CliTests : IDisposable
         string[] common = { "train", "alexnet-2tower", "--data", "synthetic", "--image-size", "64", "--steps", "3", "--batch-size", "4", "--seed", "11", "--synthetic-count", "16" }; // 16 train, 16 test images: the evaluation stays short
         var r1 = Run(common.Concat(new[] { "--device", "cpu", "--metrics", one }).ToArray());
         Assert.True(r1.Code == 0, r1.Err);
+        Assert.Contains("epoch 1/1:", r1.Out); // --steps 3 ends in the first epoch, and the summary says so
         var r2 = Run(common.Concat(new[] { "--devices", "cpu,cpu", "--placement", "towers", "--metrics", two }).ToArray());
         Assert.True(r2.Code == 0, r2.Err);
         using var d1 = JsonDocument.Parse(File.ReadAllText(one));

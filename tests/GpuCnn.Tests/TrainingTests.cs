@@ -51,6 +51,9 @@ public class TrainingTests
         var reports = new List<TrainProgress>();
         var opts = new TrainOptions { Epochs = 10, BatchSize = 16, Seed = 3, MaxSteps = 20 };
         using var t = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts) { ProgressInterval = 1 };
+        Assert.Equal(2, t.LastEpoch(256));
+        using (var unlimited = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts with { MaxSteps = 0 }))
+            Assert.Equal(10, unlimited.LastEpoch(256));
         var results = t.Fit(train.Subset(0, 256), null, new ListProgress(reports)); // 16 steps an epoch
         Assert.Equal(2, results.Count);
         Assert.Equal(20, reports.Count);
@@ -67,14 +70,15 @@ public class TrainingTests
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         try
         {
-            Assert.Equal("0.27", ProgressPrinter.Rate(0.2702));
-            Assert.Equal("0.00123", ProgressPrinter.Rate(0.001234));
-            Assert.Equal("4.50", ProgressPrinter.Rate(4.5));
-            Assert.Equal("42.4", ProgressPrinter.Rate(42.37));
-            Assert.Equal("52500", ProgressPrinter.Rate(52_500.4));
+            Assert.Equal("0.270", ProgressPrinter.FormatRate(0.2702));
+            Assert.Equal("1.000", ProgressPrinter.FormatRate(0.9996));
+            Assert.Equal("0.00123", ProgressPrinter.FormatRate(0.001234));
+            Assert.Equal("4.50", ProgressPrinter.FormatRate(4.5));
+            Assert.Equal("42.4", ProgressPrinter.FormatRate(42.37));
+            Assert.Equal("52500", ProgressPrinter.FormatRate(52_500.4));
             var w = new StringWriter();
             new ProgressPrinter(w, live: false).Report(new TrainProgress(1, 1, 1, 1, 2.5, 0.25, 0.2702));
-            Assert.Equal("epoch 1/1 step 1/1  loss 2.5000  acc 25.00%  0.27 img/s", w.ToString().TrimEnd());
+            Assert.Equal("epoch 1/1 step 1/1  loss 2.5000  acc 25.00%  0.270 img/s", w.ToString().TrimEnd());
         }
         finally { System.Globalization.CultureInfo.CurrentCulture = culture; }
     }

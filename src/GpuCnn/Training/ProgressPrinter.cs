@@ -20,7 +20,7 @@ public sealed class ProgressPrinter : IProgress<TrainProgress>
     /// <inheritdoc/>
     public void Report(TrainProgress p)
     {
-        string stats = $"loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {Rate(p.ImagesPerSecond)} img/s";
+        string stats = $"loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {FormatRate(p.ImagesPerSecond)} img/s";
         if (live)
         {
             const int width = 30;
@@ -39,9 +39,13 @@ public sealed class ProgressPrinter : IProgress<TrainProgress>
         }
     }
 
-    /// <summary>Three significant figures below 100 img/s, so a slow run (AlexNet on a CPU) does not read 0.</summary>
-    internal static string Rate(double imagesPerSecond) =>
+    /// <summary>
+    /// A rate for people: whole numbers from 100 img/s, and at least three significant figures below that, so a slow
+    /// run (AlexNet on a CPU) does not read 0 img/s.
+    /// </summary>
+    public static string FormatRate(double imagesPerSecond) =>
         imagesPerSecond >= 100 || imagesPerSecond == 0 ? imagesPerSecond.ToString("F0")
         : imagesPerSecond >= 10 ? imagesPerSecond.ToString("F1")
-        : imagesPerSecond >= 1 ? imagesPerSecond.ToString("F2") : imagesPerSecond.ToString("G3");
+        : imagesPerSecond >= 1 ? imagesPerSecond.ToString("F2")
+        : imagesPerSecond >= 0.1 ? imagesPerSecond.ToString("F3") : imagesPerSecond.ToString("G3");
 }

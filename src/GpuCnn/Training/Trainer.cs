@@ -103,6 +103,18 @@ public sealed class Trainer : IDisposable
     /// <summary>How often (in steps) progress is read back from the device.</summary>
     public int ProgressInterval { get; set; } = 25;
 
+    /// <summary>
+    /// The number of the last epoch that <see cref="Fit"/> would run over <paramref name="trainCount"/> images:
+    /// <see cref="TrainOptions.Epochs"/>, or the epoch in which <see cref="TrainOptions.MaxSteps"/> runs out.
+    /// </summary>
+    public int LastEpoch(int trainCount)
+    {
+        int perEpoch = trainCount / Options.BatchSize; // the loader drops the last partial batch
+        if (Options.MaxSteps <= 0 || perEpoch <= 0) return Options.Epochs;
+        long left = Math.Max(0, Options.MaxSteps - totalSteps);
+        return (int)Math.Min(Options.Epochs, EpochsDone + Math.Max(1, (left + perEpoch - 1) / perEpoch));
+    }
+
     /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs, evaluating on <paramref name="test"/> after each.</summary>
     public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
     {
