@@ -74,7 +74,7 @@ public class BackendCompileTests : IDisposable
         // The cuBLAS path's im2col, col2im and permutes.
         "LoweringKernels.Im2Col", "LoweringKernels.Col2Im", "LoweringKernels.BatchToChannelMajor", "LoweringKernels.ChannelToBatchMajor",
         // The blocked GEMM and its row-wise im2col (the CPU accelerator's choice for large products).
-        "BlockedGemmKernels.Gemm4x8", "LoweringKernels.Im2ColRows",
+        "BlockedGemmKernels.Gemm4x8", "BlockedGemmKernels.Gemm16x8", "LoweringKernels.Im2ColRows",
         // Direct convolution (the CPU accelerator's choice for small products, and a candidate of the per-shape timing on a GPU).
         "ConvKernels.Forward", "ConvKernels.BackwardData", "ConvKernels.BackwardFilter",
         "ConvKernels.PointwiseForward", "ConvKernels.PointwiseBackwardData", "ConvKernels.PointwiseBackwardFilter",

@@ -18,12 +18,17 @@ public class BlockedGemmTests
     static ComputeDevice Device(string backend) => Backends.Tiled(backend, GemmKernel.Blocked);
 
     /// <summary>
-    /// Runs <paramref name="p"/> on buffers laid out by its strides and compares every value of C's buffer with a double
+    /// Runs <paramref name="p"/>, with each tile height, on buffers laid out by its strides and compares every value of C's buffer with a double
     /// reference: the product where C is addressed, the old value (untouched) in the gaps between rows and segments.
     /// </summary>
     static void MatchesReference(ComputeDevice dev, BlockedGemmParams p, int nSeg, string what, int seed)
     {
-        p = p.Prepare(nSeg);
+        foreach (int rows in new[] { BlockedGemmKernels.TileM, BlockedGemmKernels.TallTileM })
+            PreparedMatchesReference(dev, p.Prepare(nSeg, rows), nSeg, $"{what}, {rows}-row tiles", seed);
+    }
+
+    static void PreparedMatchesReference(ComputeDevice dev, BlockedGemmParams p, int nSeg, string what, int seed)
+    {
         int kSeg = p.KSeg, ns = nSeg > 0 ? nSeg : p.N;
         long A(int g, int m, int k) => (long)g * p.AStrideG + (long)m * p.AStepM + (long)(k / kSeg) * p.ASegK + (long)(k % kSeg) * p.AStepK;
         long B(int g, int k, int n) => (long)g * p.BStrideG + (long)(k / kSeg) * p.BSegK + (long)(k % kSeg) * p.BStepK + (long)(n / ns) * p.BSegN + (long)(n % ns) * p.BStepN;
@@ -60,7 +65,7 @@ public class BlockedGemmTests
     public void Dense_gemm_matches_double_reference(string backend)
     {
         var dev = Device(backend);
-        // Sizes that are no multiple of the 4×8 tile, two products, padded leading dimensions, every transpose pair,
+        // Sizes that are no multiple of either tile (4×8, 16×8), two products, padded leading dimensions, every transpose pair,
         // the three bias modes, ReLU, alpha and beta (including beta 0 over NaN, which must be ignored).
         const int m = 9, n = 19, k = 13, g = 2;
         int seed = 1;
@@ -78,6 +83,11 @@ public class BlockedGemmTests
             };
             MatchesReference(dev, p, 0, $"blocked transA={ta} transB={tb} bias={biasMode} relu={ta}", seed++);
         }
+        // Tall enough for two 16-row tiles and a ragged third (what Prepare picks by itself).
+        var tall = new BlockedGemmParams { M = 37, N = 11, K = 21, G = 1, AStepM = 21, AStepK = 1, BStepK = 11, BStepN = 1, CStepM = 11, Alpha = 1, BiasMode = 2 };
+        Assert.Equal(BlockedGemmKernels.TallTileM, tall.Prepare().TileRows);
+        Assert.Equal(BlockedGemmKernels.TileM, (tall with { M = 15 }).Prepare().TileRows);
+        MatchesReference(dev, tall, 0, "37 rows", seed);
         var dense = new BlockedGemmParams { M = 5, N = 8, K = 3, G = 1, AStepM = 3, AStepK = 1, BStepK = 8, BStepN = 1, CStepM = 8, Alpha = 1 }.Prepare();
         using var nan = dev.Accelerator.Allocate1D(Enumerable.Repeat(float.NaN, 40).ToArray());
         using var ones = dev.Accelerator.Allocate1D(Enumerable.Repeat(1f, 40).ToArray());

@@ -28,7 +28,7 @@ public enum GemmKernel
     /// </summary>
     CuBlas,
     /// <summary>
-    /// Register-blocked GEMM, 4×8 outputs per loop iteration, no shared memory or barriers
+    /// Register-blocked GEMM, 16×8 (or, for fewer than 16 rows, 4×8) outputs per loop iteration, no shared memory or barriers
     /// (<see cref="BlockedGemmKernels"/>): dense layers call it directly, convolutions through an explicit im2col
     /// lowering of a few images at a time (1×1 convolutions read the activations in place). The CPU accelerator's
     /// choice for large products; on GPUs only when asked for.
@@ -81,7 +81,7 @@ public sealed class GemmEngine
 
     /// <summary>
     /// Multiply-adds from which the CPU accelerator's <see cref="GemmKernel.Auto"/> takes <see cref="GemmKernel.Blocked"/>:
-    /// it runs about four times the direct kernels' multiply-adds per second there, but a convolution pays one or two
+    /// it runs four to eight times the direct kernels' multiply-adds per second there, but a convolution pays one or two
     /// more launches (about 0.1 ms each) for the lowering.
     /// </summary>
     public const long CpuBlockedMacs = 1L << 18;
@@ -126,15 +126,27 @@ public sealed class GemmEngine
         return choices.GetOrAdd(key, _ => Tune(key, outputLength, run));
     }
 
-    /// <summary>Launches the register-blocked GEMM (<see cref="BlockedGemmKernels.Gemm4x8"/>) for prepared <paramref name="p"/>.</summary>
+    /// <summary>
+    /// Launches the register-blocked GEMM for prepared <paramref name="p"/>: <see cref="BlockedGemmKernels.Gemm16x8"/>
+    /// or <see cref="BlockedGemmKernels.Gemm4x8"/>, as <see cref="BlockedGemmParams.TileRows"/> says.
+    /// </summary>
     public void LaunchBlocked(BlockedGemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)
     {
         if (p.M <= 0 || p.N <= 0) return;
-        blocked ??= device.Load<BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BlockedGemmKernels.Gemm4x8);
-        device.Launch(blocked, p.Tiles, p, a, b, bias, c);
+        if (p.TileRows == BlockedGemmKernels.TallTileM)
+        {
+            blockedTall ??= device.Load<BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BlockedGemmKernels.Gemm16x8);
+            device.Launch(blockedTall, p.Tiles, p, a, b, bias, c);
+        }
+        else if (p.TileRows == BlockedGemmKernels.TileM)
+        {
+            blocked ??= device.Load<BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BlockedGemmKernels.Gemm4x8);
+            device.Launch(blocked, p.Tiles, p, a, b, bias, c);
+        }
+        else throw new ArgumentException("blocked GEMM parameters must come from BlockedGemmParams.Prepare", nameof(p));
     }
 
-    Action<AcceleratorStream, Index1D, int, int, BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? blocked;
+    Action<AcceleratorStream, Index1D, int, int, BlockedGemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? blocked, blockedTall;
 
     GemmKernel Tune(string key, long outputLength, Action<GemmKernel, ArrayView<float>> run)
     {
