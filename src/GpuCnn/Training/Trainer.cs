@@ -107,12 +107,15 @@ public sealed class Trainer : IDisposable
     /// The number of the last epoch that <see cref="Fit"/> would run over <paramref name="trainCount"/> images:
     /// <see cref="TrainOptions.Epochs"/>, or the epoch in which <see cref="TrainOptions.MaxSteps"/> runs out.
     /// </summary>
-    public int LastEpoch(int trainCount)
+    public int LastEpoch(int trainCount) =>
+        LastEpoch(EpochsDone, trainCount / Options.BatchSize); // the loader drops the last partial batch
+
+    // The last epoch when the next one to run is `next` (zero-based) and an epoch has `perEpoch` steps.
+    int LastEpoch(int next, int perEpoch)
     {
-        int perEpoch = trainCount / Options.BatchSize; // the loader drops the last partial batch
         if (Options.MaxSteps <= 0 || perEpoch <= 0) return Options.Epochs;
         long left = Math.Max(0, Options.MaxSteps - totalSteps);
-        return (int)Math.Min(Options.Epochs, EpochsDone + Math.Max(1, (left + perEpoch - 1) / perEpoch));
+        return (int)Math.Min(Options.Epochs, next + Math.Max(1, (left + perEpoch - 1) / perEpoch));
     }
 
     /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs, evaluating on <paramref name="test"/> after each.</summary>
@@ -147,15 +150,10 @@ public sealed class Trainer : IDisposable
         Executor.ReadStatistics();
         var sw = Stopwatch.StartNew();
         double lossSum = 0, correct = 0, count = 0;
-        int step = 0, steps = loader.BatchesPerEpoch, epochs = Options.Epochs;
-        if (Options.MaxSteps > 0)
-        {
-            long left = Math.Max(0, Options.MaxSteps - totalSteps);
-            steps = (int)Math.Min(steps, left);
-            // The epoch in which --steps runs out is the last one: report that, not the configured count.
-            if (loader.BatchesPerEpoch > 0)
-                epochs = (int)Math.Min(epochs, epoch + Math.Max(1, (left + loader.BatchesPerEpoch - 1) / loader.BatchesPerEpoch));
-        }
+        int step = 0, steps = loader.BatchesPerEpoch;
+        // The epoch in which --steps runs out is the last one: report that, not the configured count.
+        int epochs = LastEpoch(epoch, loader.BatchesPerEpoch);
+        if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, Math.Max(0, Options.MaxSteps - totalSteps));
         foreach (var batch in loader.Epoch(epoch))
         {
             if (step >= steps) break;
