@@ -4,8 +4,9 @@ using ILGPU.Algorithms;
 namespace GpuCnn.Kernels.Elementwise;
 
 /// <summary>
-/// A pointwise activation y = f(x) with its derivative. Backward receives both x and y so that each op can use
-/// whichever is cheaper (tanh and sigmoid use y, ReLU uses x).
+/// A pointwise activation y = f(x) with its derivative, passed to the kernels as a value so that it can carry
+/// parameters (a slope, an α). Backward receives both x and y so that each op can use whichever is cheaper (tanh and
+/// sigmoid use y, ReLU uses x).
 /// </summary>
 public interface IUnaryOp
 {
@@ -42,44 +43,91 @@ public readonly struct SigmoidOp : IUnaryOp
     public float Backward(float x, float y, float dy) => dy * y * (1f - y);
 }
 
+/// <summary>Arguments of <see cref="ElementwiseKernels.UnaryForward{TOp}"/>: y = op(x).</summary>
+public struct UnaryForwardArgs<TOp> where TOp : struct, IUnaryOp
+{
+    /// <summary>The op, with its parameters.</summary>
+    public TOp Op;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="ElementwiseKernels.UnaryBackward{TOp}"/>: dx = beta·dx + op′(x, y)·dy.</summary>
+public struct UnaryBackwardArgs<TOp> where TOp : struct, IUnaryOp
+{
+    /// <summary>The op, with its parameters.</summary>
+    public TOp Op;
+    /// <summary>Forward input (may alias <see cref="Y"/> when the activation ran fused in place).</summary>
+    public ArrayView<float> X;
+    /// <summary>Forward output.</summary>
+    public ArrayView<float> Y;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient (may alias <see cref="Dy"/>).</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="ElementwiseKernels.Fill"/>.</summary>
+public struct FillArgs
+{
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+    /// <summary>The value written.</summary>
+    public float Value;
+}
+
+/// <summary>Arguments of <see cref="ElementwiseKernels.Axpby"/>: y = beta·y + alpha·x.</summary>
+public struct AxpbyArgs
+{
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output (and addend when beta ≠ 0).</summary>
+    public ArrayView<float> Y;
+    /// <summary>Scale of x.</summary>
+    public float Alpha;
+    /// <summary>Scale of the old y; 0 ignores it (even NaN).</summary>
+    public float Beta;
+}
+
 /// <summary>Generic pointwise kernels; one kernel body serves every <see cref="IUnaryOp"/>.</summary>
 public static class ElementwiseKernels
 {
-    /// <summary>y[i] = TOp.Forward(x[i]).</summary>
-    public static void UnaryForward<TOp>(Index1D t, int n, int chunk, ArrayView<float> x, ArrayView<float> y)
+    /// <summary>y[i] = op.Forward(x[i]).</summary>
+    public static void UnaryForward<TOp>(Index1D t, int n, int chunk, UnaryForwardArgs<TOp> a)
         where TOp : struct, IUnaryOp
     {
-        TOp op = default;
         int end = Chunk.End(t, chunk, n);
-        for (int i = Chunk.Start(t, chunk); i < end; i++) y[i] = op.Forward(x[i]);
+        for (int i = Chunk.Start(t, chunk); i < end; i++) a.Y[i] = a.Op.Forward(a.X[i]);
     }
 
-    /// <summary>dx[i] = beta·dx[i] + TOp.Backward(x[i], y[i], dy[i]).</summary>
-    public static void UnaryBackward<TOp>(Index1D t, int n, int chunk, ArrayView<float> x, ArrayView<float> y,
-        ArrayView<float> dy, ArrayView<float> dx, float beta)
+    /// <summary>dx[i] = beta·dx[i] + op.Backward(x[i], y[i], dy[i]).</summary>
+    public static void UnaryBackward<TOp>(Index1D t, int n, int chunk, UnaryBackwardArgs<TOp> a)
         where TOp : struct, IUnaryOp
     {
-        TOp op = default;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            float g = op.Backward(x[i], y[i], dy[i]);
-            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+            float g = a.Op.Backward(a.X[i], a.Y[i], a.Dy[i]);
+            a.Dx[i] = a.Beta == 0f ? g : a.Beta * a.Dx[i] + g;
         }
     }
 
     /// <summary>y[i] = value.</summary>
-    public static void Fill(Index1D t, int n, int chunk, ArrayView<float> y, float value)
+    public static void Fill(Index1D t, int n, int chunk, FillArgs a)
     {
         int end = Chunk.End(t, chunk, n);
-        for (int i = Chunk.Start(t, chunk); i < end; i++) y[i] = value;
+        for (int i = Chunk.Start(t, chunk); i < end; i++) a.Y[i] = a.Value;
     }
 
     /// <summary>y[i] = beta·y[i] + alpha·x[i] (copy when alpha = 1, beta = 0; gradient accumulation when beta = 1).</summary>
-    public static void Axpby(Index1D t, int n, int chunk, ArrayView<float> x, ArrayView<float> y, float alpha, float beta)
+    public static void Axpby(Index1D t, int n, int chunk, AxpbyArgs a)
     {
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
-            y[i] = beta == 0f ? alpha * x[i] : alpha * x[i] + beta * y[i];
+            a.Y[i] = a.Beta == 0f ? a.Alpha * a.X[i] : a.Alpha * a.X[i] + a.Beta * a.Y[i];
     }
 }

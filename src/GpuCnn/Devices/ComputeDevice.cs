@@ -13,6 +13,7 @@ namespace GpuCnn.Devices;
 public sealed partial class ComputeDevice : IDisposable
 {
     readonly ConcurrentDictionary<MethodInfo, Delegate> cache = new();
+    readonly ConcurrentDictionary<MethodInfo, object> typed = new();
     readonly int cpuTarget;
 
     /// <summary>Opens an accelerator on <paramref name="info"/>'s device.</summary>
@@ -65,7 +66,7 @@ public sealed partial class ComputeDevice : IDisposable
     long launchCount;
 
     /// <summary>Number of kernels compiled so far on this accelerator.</summary>
-    public int LoadedKernelCount => cache.Count;
+    public int LoadedKernelCount => cache.Count + typed.Count;
 
     /// <summary>Allocates device memory for <paramref name="length"/> elements.</summary>
     public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged =>
@@ -97,6 +98,23 @@ public sealed partial class ComputeDevice : IDisposable
         if (!ReferenceEquals(Stream, Accelerator.DefaultStream)) Stream.Dispose();
         Accelerator.Dispose();
     }
+
+    /// <summary>
+    /// Loads (compiled once per accelerator) the chunked kernel <paramref name="body"/>, whose one argument struct
+    /// carries everything it reads and writes.
+    /// </summary>
+    public Kernel<TArgs> LoadKernel<TArgs>(Action<Index1D, int, int, TArgs> body) where TArgs : struct =>
+        typed.TryGetValue(body.Method, out var k) ? (Kernel<TArgs>)k : LoadKernelSlow(body);
+
+    Kernel<TArgs> LoadKernelSlow<TArgs>(Action<Index1D, int, int, TArgs> body) where TArgs : struct =>
+        (Kernel<TArgs>)typed.GetOrAdd(body.Method, _ => new Kernel<TArgs>(this, Accelerator.LoadAutoGroupedKernel(body)));
+
+    /// <summary>Loads (compiled once per accelerator) the explicitly grouped kernel <paramref name="body"/>.</summary>
+    public GroupedKernel<TArgs> LoadGroupedKernel<TArgs>(Action<TArgs> body) where TArgs : struct =>
+        typed.TryGetValue(body.Method, out var k) ? (GroupedKernel<TArgs>)k : LoadGroupedKernelSlow(body);
+
+    GroupedKernel<TArgs> LoadGroupedKernelSlow<TArgs>(Action<TArgs> body) where TArgs : struct =>
+        (GroupedKernel<TArgs>)typed.GetOrAdd(body.Method, _ => new GroupedKernel<TArgs>(this, Accelerator.LoadKernel(body)));
 
     /// <summary>Loads (once per accelerator) a chunked kernel with 1 argument(s) after (index, n, chunk).</summary>
     public Action<AcceleratorStream, Index1D, int, int, T1> Load<T1>(Action<Index1D, int, int, T1> kernel)

@@ -93,7 +93,7 @@ public sealed class Executor : IDisposable
     readonly MemoryBuffer1D<double, Stride1D.Dense> stats;
     readonly Action<AcceleratorStream, Index1D, int, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? lossKernel;
     readonly Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<double>>? statsKernel;
-    readonly Dictionary<int, Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>> axpby = new();
+    readonly Dictionary<int, Kernel<AxpbyArgs>> axpby = new();
     int validLabels;
     bool trainingMode;
     bool ranTrainingForward;
@@ -143,7 +143,7 @@ public sealed class Executor : IDisposable
         lossKernel = outDev.Load<int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(LossKernels.SoftmaxCrossEntropy);
         statsKernel = outDev.Accelerator.LoadAutoGroupedKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<double>>(LossKernels.AccumulateStats);
         for (int d = 0; d < devices.Count; d++)
-            axpby[d] = devices[d].Load<ArrayView<float>, ArrayView<float>, float, float>(ElementwiseKernels.Axpby);
+            axpby[d] = devices[d].LoadKernel<AxpbyArgs>(ElementwiseKernels.Axpby);
     }
 
     /// <summary>The graph.</summary>
@@ -337,9 +337,9 @@ public sealed class Executor : IDisposable
             foreach (var i in n.Inputs) readers[i] = readers.GetValueOrDefault(i) + 1;
         foreach (var n in order)
         {
-            if (n.IsInput || n.Layer is not ReLU || n.Inputs.Count != 1) continue;
+            if (n.IsInput || n.Layer is not IFusibleActivation act || n.Inputs.Count != 1) continue;
             var p = n.Inputs[0];
-            if (p.IsInput || p == output || p.Device != n.Device || !p.Layer!.CanFuseRelu || readers[p] != 1) continue;
+            if (p.IsInput || p == output || p.Device != n.Device || !p.Layer!.CanFuse(act.Epilogue) || readers[p] != 1) continue;
             result.Add(n);
         }
         return result;
@@ -355,7 +355,9 @@ public sealed class Executor : IDisposable
             io.Batch = BatchSize;
             io.Training = Options.Training;
             io.Seed = Options.Seed;
-            io.FusedRelu = st.Kind == StepKind.Forward && st.FusedRelu;
+            io.FusedActivation = st.Kind == StepKind.Forward && st.FusedRelu
+                ? ((IFusibleActivation)order.First(m => m.Inputs.Count == 1 && m.Inputs[0] == n && m.Layer is IFusibleActivation).Layer!).Epilogue
+                : default;
             io.Inputs = st.InputStorages.Select((s, k) => new TensorRef(s.View, n.Inputs[k].Shape.WithBatch(BatchSize))).ToArray();
             io.Output = new TensorRef(st.OutStorage!.View, n.Shape.WithBatch(BatchSize));
             if (st.Kind == StepKind.Backward)
@@ -581,7 +583,7 @@ public sealed class Executor : IDisposable
                 // The gradient arrives in a staging buffer and is added (β) into the producer's gradient.
                 Transfer(st, st.Src!, st.Staging!);
                 int d = st.Dst!.Device;
-                devices[d].Launch(axpby[d], (int)st.Dst.Buffer.Size, st.Staging!.View, st.Dst.View, 1f, st.Beta);
+                axpby[d].Launch((int)st.Dst.Buffer.Size, new AxpbyArgs { X = st.Staging!.View, Y = st.Dst.View, Alpha = 1f, Beta = st.Beta });
                 break;
             }
             default:

@@ -12,7 +12,7 @@ namespace GpuCnn.Layers;
 public sealed class Add : Layer
 {
     readonly int inputs;
-    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>? axpby;
+    Kernel<AxpbyArgs>? axpby;
 
     /// <summary>Creates the layer for <paramref name="inputs"/> inputs (at least 2).</summary>
     public Add(int inputs = 2, string? name = null) : base(name)
@@ -38,14 +38,14 @@ public sealed class Add : Layer
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device) =>
-        axpby = device.Load<ArrayView<float>, ArrayView<float>, float, float>(ElementwiseKernels.Axpby);
+        axpby = device.LoadKernel<AxpbyArgs>(ElementwiseKernels.Axpby);
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io)
     {
         int n = io.Output.Size;
-        Device.Launch(axpby!, n, io.Inputs[0].View, io.Output.View, 1f, 0f);
-        for (int i = 1; i < io.Inputs.Length; i++) Device.Launch(axpby!, n, io.Inputs[i].View, io.Output.View, 1f, 1f);
+        axpby!.Launch(n, new() { X = io.Inputs[0].View, Y = io.Output.View, Alpha = 1f, Beta = 0f });
+        for (int i = 1; i < io.Inputs.Length; i++) axpby!.Launch(n, new() { X = io.Inputs[i].View, Y = io.Output.View, Alpha = 1f, Beta = 1f });
     }
 
     /// <inheritdoc/>
@@ -53,6 +53,6 @@ public sealed class Add : Layer
     {
         for (int i = 0; i < io.Inputs.Length; i++)
             if (!io.GradInputs[i].IsEmpty)
-                Device.Launch(axpby!, io.Output.Size, io.GradOutput.View, io.GradInputs[i].View, 1f, io.GradInputBeta[i]);
+                axpby!.Launch(io.Output.Size, new() { X = io.GradOutput.View, Y = io.GradInputs[i].View, Alpha = 1f, Beta = io.GradInputBeta[i] });
     }
 }

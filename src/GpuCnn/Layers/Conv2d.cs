@@ -78,7 +78,7 @@ public sealed class Conv2d : Layer
     public Parameter? Bias { get; }
 
     /// <inheritdoc/>
-    public override bool CanFuseRelu => true;
+    public override bool CanFuse(FusedActivation activation) => activation.Slope == 0f && activation.Alpha == 0f;
 
     /// <inheritdoc/>
     public override Window? ReceptiveWindow => new(KernelSize.H, KernelSize.W, Stride.H, Stride.W, Dilation.H, Dilation.W);
@@ -385,7 +385,7 @@ public sealed class Conv2d : Layer
         var bias = Bias?.Value ?? Weight.Value;
         if (!picked.TryGetValue((Op.Forward, p.N), out var kind))
             kind = Pick(Op.Forward, p, io.Output.Size, io.Inputs[0].View, Weight.Value, bias);
-        Run(Op.Forward, kind, p, io.Inputs[0].View, Weight.Value, bias, io.Output.View, 0f, io.FusedRelu);
+        Run(Op.Forward, kind, p, io.Inputs[0].View, Weight.Value, bias, io.Output.View, 0f, io.FusedActivation.IsEnabled);
     }
 
     /// <inheritdoc/>

@@ -14,7 +14,7 @@ public sealed class Dropout : Layer
 {
     Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>? fwd;
     Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>? bwd;
-    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float>? axpby;
+    Kernel<AxpbyArgs>? axpby;
 
     /// <summary>Creates the layer with drop probability <paramref name="p"/> (0 ≤ p &lt; 1).</summary>
     public Dropout(float p = 0.5f, string? name = null) : base(name)
@@ -42,7 +42,7 @@ public sealed class Dropout : Layer
     {
         fwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>(DropoutKernels.Forward);
         bwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>(DropoutKernels.Backward);
-        axpby = device.Load<ArrayView<float>, ArrayView<float>, float, float>(ElementwiseKernels.Axpby);
+        axpby = device.LoadKernel<AxpbyArgs>(ElementwiseKernels.Axpby);
     }
 
     /// <inheritdoc/>
@@ -51,7 +51,7 @@ public sealed class Dropout : Layer
         if (io.Training && P > 0)
             Device.Launch(fwd!, io.Output.Size, io.Inputs[0].View, io.Output.View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P));
         else
-            Device.Launch(axpby!, io.Output.Size, io.Inputs[0].View, io.Output.View, 1f, 0f);
+            axpby!.Launch(io.Output.Size, new() { X = io.Inputs[0].View, Y = io.Output.View, Alpha = 1f, Beta = 0f });
     }
 
     /// <inheritdoc/>
@@ -61,6 +61,6 @@ public sealed class Dropout : Layer
         if (io.Training && P > 0)
             Device.Launch(bwd!, io.Output.Size, io.GradOutput.View, io.GradInputs[0].View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P), io.GradInputBeta[0]);
         else
-            Device.Launch(axpby!, io.Output.Size, io.GradOutput.View, io.GradInputs[0].View, 1f, io.GradInputBeta[0]);
+            axpby!.Launch(io.Output.Size, new() { X = io.GradOutput.View, Y = io.GradInputs[0].View, Alpha = 1f, Beta = io.GradInputBeta[0] });
     }
 }

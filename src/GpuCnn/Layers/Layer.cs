@@ -1,4 +1,5 @@
 using GpuCnn.Devices;
+using GpuCnn.Kernels;
 using GpuCnn.Tensors;
 using ILGPU;
 
@@ -37,10 +38,11 @@ public sealed class LayerIO
     /// <summary>Scale of the old parameter gradients: 0 overwrites, 1 accumulates.</summary>
     public float ParamGradBeta { get; internal set; }
     /// <summary>
-    /// Forward only: the executor fused the ReLU that alone consumes this output into this layer (see
-    /// <see cref="Layer.CanFuseRelu"/>), so the layer writes max(0, y). The ReLU node then launches no forward kernel.
+    /// Forward only: the activation that alone consumes this output and that the executor fused into this layer (see
+    /// <see cref="Layer.CanFuse"/>), so the layer writes f(y). The activation node then launches no forward kernel.
+    /// Disabled when nothing is fused.
     /// </summary>
-    public bool FusedRelu { get; internal set; }
+    public FusedActivation FusedActivation { get; internal set; }
 
     /// <summary>The layer that last checked these shapes; planned IO never changes, so it is checked once.</summary>
     internal Layer? CheckedBy;
@@ -82,9 +84,11 @@ public abstract class Layer
     public virtual bool IsAlias => false;
 
     /// <summary>
-    /// True when the layer can apply a following ReLU in its own output epilogue (honouring <see cref="LayerIO.FusedRelu"/>).
+    /// True when the layer can apply <paramref name="activation"/> in its own output epilogue (honouring
+    /// <see cref="LayerIO.FusedActivation"/>). The planner asks this of the producer of every
+    /// <see cref="IFusibleActivation"/> layer.
     /// </summary>
-    public virtual bool CanFuseRelu => false;
+    public virtual bool CanFuse(FusedActivation activation) => false;
 
     /// <summary>True when training draws new random numbers every step (dropout): such a step cannot be replayed as a captured CUDA graph.</summary>
     public virtual bool UsesStepRandomness => false;

@@ -1,4 +1,5 @@
 using GpuCnn.Devices;
+using GpuCnn.Kernels;
 using GpuCnn.Kernels.Gemm;
 using GpuCnn.Tensors;
 using ILGPU;
@@ -45,7 +46,7 @@ public sealed class Linear : Layer
     public override Window? ReceptiveWindow => Window.Global;
 
     /// <inheritdoc/>
-    public override bool CanFuseRelu => true;
+    public override bool CanFuse(FusedActivation activation) => activation.Slope == 0f && activation.Alpha == 0f;
 
     /// <inheritdoc/>
     protected override Shape ComputeOutputShape(IReadOnlyList<Shape> inputs)
@@ -118,7 +119,7 @@ public sealed class Linear : Layer
         var bias = Bias?.Value ?? Weight.Value;
         if (!picked.TryGetValue((Op.Forward, n), out var kind))
             kind = Pick(Op.Forward, n, io.Output.Size, p, x, Weight.Value, bias, Bias is not null);
-        Gemm(kind, p, x, Weight.Value, bias, Bias is not null, io.FusedRelu, io.Output.View);
+        Gemm(kind, p, x, Weight.Value, bias, Bias is not null, io.FusedActivation.IsEnabled, io.Output.View);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,56 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuCnn.Devices;
+
+/// <summary>
+/// A chunked kernel loaded on one device: its body is <c>static void Body(Index1D t, int n, int chunk, TArgs args)</c>,
+/// where each of the launch's threads handles <c>chunk</c> consecutive elements of <c>n</c> (see
+/// <see cref="GpuCnn.Kernels.Chunk"/>) and <typeparamref name="TArgs"/> is one struct with named fields: views,
+/// scalars, prepared geometry and, for generic kernels, the op as a value. Launching allocates nothing.
+/// </summary>
+/// <typeparam name="TArgs">The kernel's argument struct.</typeparam>
+public sealed class Kernel<TArgs> where TArgs : struct
+{
+    readonly ComputeDevice device;
+    readonly Action<AcceleratorStream, Index1D, int, int, TArgs> launch;
+
+    internal Kernel(ComputeDevice device, Action<AcceleratorStream, Index1D, int, int, TArgs> launch)
+    {
+        this.device = device;
+        this.launch = launch;
+    }
+
+    /// <summary>Queues the kernel over <paramref name="n"/> elements on the device's stream; n ≤ 0 launches nothing.</summary>
+    public void Launch(int n, TArgs args)
+    {
+        if (n <= 0) return;
+        device.CountLaunch();
+        int chunk = device.ChunkFor(n);
+        launch(device.Stream, (n + chunk - 1) / chunk, n, chunk, args);
+    }
+}
+
+/// <summary>
+/// An explicitly grouped kernel loaded on one device: its body is <c>static void Body(TArgs args)</c> and reads its
+/// position from ILGPU's <c>Grid</c> and <c>Group</c> (shared-memory tiled kernels).
+/// </summary>
+/// <typeparam name="TArgs">The kernel's argument struct.</typeparam>
+public sealed class GroupedKernel<TArgs> where TArgs : struct
+{
+    readonly ComputeDevice device;
+    readonly Action<AcceleratorStream, KernelConfig, TArgs> launch;
+
+    internal GroupedKernel(ComputeDevice device, Action<AcceleratorStream, KernelConfig, TArgs> launch)
+    {
+        this.device = device;
+        this.launch = launch;
+    }
+
+    /// <summary>Queues the kernel with <paramref name="config"/> (grid and group) on the device's stream.</summary>
+    public void Launch(KernelConfig config, TArgs args)
+    {
+        device.CountLaunch();
+        launch(device.Stream, config, args);
+    }
+}
