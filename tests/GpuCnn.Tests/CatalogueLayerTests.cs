@@ -9,51 +9,63 @@ namespace GpuCnn.Tests;
 /// <summary>The catalogue layers: forward against the double reference, backward against finite differences, every back end.</summary>
 public class CatalogueLayerTests
 {
+    [GradientCheck(typeof(GpuCnn.Layers.LocalResponseNorm))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void LocalResponseNorm_alexnet_constants(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new LocalResponseNorm(5, 1e-4f, 0.75f, 2f), 2, new Shape(7, 3, 3));
 
+    [GradientCheck(typeof(GpuCnn.Layers.LocalResponseNorm))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void LocalResponseNorm_strong_even_window(string backend) =>
         // Large α makes the cross-channel term matter, so a wrong backward cannot hide behind k.
         GradCheck.Layer(Backends.Get(backend), new LocalResponseNorm(4, 2f, 0.75f, 1f), 2, new Shape(6, 2, 3));
 
+    [GradientCheck(typeof(GpuCnn.Layers.Dropout))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Dropout_training(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Dropout(0.4f), 3, new Shape(5, 4));
 
+    [GradientCheck(typeof(GpuCnn.Layers.Dropout))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Dropout_eval_is_identity(string backend) =>
         GradCheck.LayerEval(Backends.Get(backend), new Dropout(0.4f), 3, new Shape(5, 4));
 
+    [GradientCheck(typeof(GpuCnn.Layers.StochasticPool2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void StochasticPool2d_training(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new StochasticPool2d(2), 2, new Shape(3, 6, 6));
 
+    [GradientCheck(typeof(GpuCnn.Layers.StochasticPool2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void StochasticPool2d_overlapping_training(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new StochasticPool2d(3, 2), 2, new Shape(2, 7, 7));
 
+    [GradientCheck(typeof(GpuCnn.Layers.StochasticPool2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void StochasticPool2d_eval_weighted_average(string backend) =>
         GradCheck.LayerEval(Backends.Get(backend), new StochasticPool2d(2), 2, new Shape(3, 6, 6));
 
+    [GradientCheck(typeof(GpuCnn.Layers.BatchNorm2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void BatchNorm2d_training(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new BatchNorm2d(3), 4, new Shape(3, 3, 2));
 
+    [GradientCheck(typeof(GpuCnn.Layers.BatchNorm2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void BatchNorm2d_eval(string backend) =>
         GradCheck.LayerEval(Backends.Get(backend), new BatchNorm2d(3), 4, new Shape(3, 3, 2));
 
+    [GradientCheck(typeof(GpuCnn.Layers.Concat))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Concat_three_inputs(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Concat(3), 2, new Shape(2, 3, 3), new Shape(1, 3, 3), new Shape(3, 3, 3));
 
+    [GradientCheck(typeof(GpuCnn.Layers.GlobalAvgPool2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void GlobalAvgPool2d(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new GlobalAvgPool2d(), 2, new Shape(3, 4, 5));
 
+    [GradientCheck(typeof(GpuCnn.Layers.AdaptiveAvgPool2d))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void AdaptiveAvgPool2d_down_and_up(string backend)
     {
@@ -61,10 +73,12 @@ public class CatalogueLayerTests
         GradCheck.Layer(Backends.Get(backend), new AdaptiveAvgPool2d(4, 3), 2, new Shape(2, 2, 2)); // upsampling: windows repeat
     }
 
+    [GradientCheck(typeof(GpuCnn.Layers.Softmax))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Softmax_vectors(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Softmax(), 3, new Shape(6));
 
+    [GradientCheck(typeof(GpuCnn.Layers.Softmax))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Softmax_over_channels(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Softmax(), 2, new Shape(4, 2, 3));

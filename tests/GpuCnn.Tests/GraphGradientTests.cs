@@ -29,6 +29,7 @@ public class GraphGradientTests
         GradCheck.Graph(Backends.Get(backend), g, batch: 2);
     }
 
+    [GradientCheck(typeof(GpuCnn.Layers.Add))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Add_layer(string backend) =>
         GradCheck.Layer(Backends.Get(backend), new Add(), 2, new Shape(3, 4), new Shape(3, 4));

@@ -15,33 +15,51 @@ public static class Reference
     /// <summary>The mode, seed and step the references reproduce (the executor's defaults for its first training step).</summary>
     public sealed record Mode(bool Training = true, int Seed = 0, ulong Step = 0);
 
-    /// <summary>The reference for a layer instance.</summary>
+    /// <summary>The reference for a layer instance: a built-in one, or one registered with <see cref="LayerReferenceAttribute"/>.</summary>
     public static Forward For(Layer layer, Mode? mode = null)
     {
         var md = mode ?? new Mode();
-        return layer switch
-    {
-        Dropout d => (x, _, _) => Dropout(x[0], d, md),
-        LocalResponseNorm l => (x, s, _) => Lrn(x[0], s[0], l),
-        StochasticPool2d sp => (x, s, _) => StochasticPool(x[0], s[0], sp, md),
-        BatchNorm2d b => (x, s, p) => BatchNorm(x[0], s[0], p[0], p[1], p[2], p[3], b.Eps, md.Training),
-        Concat => (x, s, _) => ConcatChannels(x, s),
-        GlobalAvgPool2d => (x, s, _) => GlobalAvg(x[0], s[0]),
-        AdaptiveAvgPool2d a => (x, s, _) => AdaptiveAvg(x[0], s[0], a.OutputH, a.OutputW),
-        Softmax => (x, s, _) => SoftmaxChannels(x[0], s[0]),
-        Conv2d c => (x, s, p) => Conv2d(x[0], s[0], p[0], c.Bias is null ? null : p[1], c),
-        Linear l => (x, s, p) => Linear(x[0], s[0][0], p[0], l.Bias is null ? null : p[1], l.InFeatures, l.OutFeatures),
-        ReLU => (x, _, _) => x[0].Select(v => Math.Max(v, 0)).ToArray(),
-        Tanh => (x, _, _) => x[0].Select(Math.Tanh).ToArray(),
-        Sigmoid => (x, _, _) => x[0].Select(v => 1 / (1 + Math.Exp(-v))).ToArray(),
-        Flatten => (x, _, _) => (double[])x[0].Clone(),
-        Add => (x, _, _) => Enumerable.Range(0, x[0].Length).Select(i => x.Sum(a => a[i])).ToArray(),
-        MaxPool2d m => (x, s, _) => Pool(x[0], s[0], m, (w) => w.Max()),
-        MinPool2d m => (x, s, _) => Pool(x[0], s[0], m, (w) => w.Min()),
-        AvgPool2d m => (x, s, _) => Pool(x[0], s[0], m, null),
-        _ => throw new NotSupportedException($"no reference for {layer.TypeName}"),
-    };
+        if (Builtin.TryGetValue(layer.GetType(), out var make)) return make(layer, md);
+        if (Registered.Value.TryGetValue(layer.GetType(), out var method))
+            return (x, s, p) => (double[])method.Invoke(null, new object[] { layer, x, s, p, md })!;
+        throw new NotSupportedException($"no reference for {layer.TypeName}");
     }
+
+    /// <summary>True when <paramref name="layerType"/> has a reference (built in or registered).</summary>
+    public static bool Covers(Type layerType) => Builtin.ContainsKey(layerType) || Registered.Value.ContainsKey(layerType);
+
+    static readonly Dictionary<Type, Func<Layer, Mode, Forward>> Builtin = new()
+    {
+        [typeof(Dropout)] = (l, md) => (x, _, _) => Dropout(x[0], (Dropout)l, md),
+        [typeof(LocalResponseNorm)] = (l, _) => (x, s, _) => Lrn(x[0], s[0], (LocalResponseNorm)l),
+        [typeof(StochasticPool2d)] = (l, md) => (x, s, _) => StochasticPool(x[0], s[0], (StochasticPool2d)l, md),
+        [typeof(BatchNorm2d)] = (l, md) => (x, s, p) => BatchNorm(x[0], s[0], p[0], p[1], p[2], p[3], ((BatchNorm2d)l).Eps, md.Training),
+        [typeof(Concat)] = (_, _) => (x, s, _) => ConcatChannels(x, s),
+        [typeof(GlobalAvgPool2d)] = (_, _) => (x, s, _) => GlobalAvg(x[0], s[0]),
+        [typeof(AdaptiveAvgPool2d)] = (l, _) => (x, s, _) => AdaptiveAvg(x[0], s[0], ((AdaptiveAvgPool2d)l).OutputH, ((AdaptiveAvgPool2d)l).OutputW),
+        [typeof(Softmax)] = (_, _) => (x, s, _) => SoftmaxChannels(x[0], s[0]),
+        [typeof(Conv2d)] = (l, _) => (x, s, p) => Conv2d(x[0], s[0], p[0], ((Conv2d)l).Bias is null ? null : p[1], (Conv2d)l),
+        [typeof(Linear)] = (l, _) => (x, s, p) =>
+        {
+            var lin = (Linear)l;
+            return Linear(x[0], s[0][0], p[0], lin.Bias is null ? null : p[1], lin.InFeatures, lin.OutFeatures);
+        },
+        [typeof(ReLU)] = (_, _) => (x, _, _) => x[0].Select(v => Math.Max(v, 0)).ToArray(),
+        [typeof(Tanh)] = (_, _) => (x, _, _) => x[0].Select(Math.Tanh).ToArray(),
+        [typeof(Sigmoid)] = (_, _) => (x, _, _) => x[0].Select(v => 1 / (1 + Math.Exp(-v))).ToArray(),
+        [typeof(Flatten)] = (_, _) => (x, _, _) => (double[])x[0].Clone(),
+        [typeof(Add)] = (_, _) => (x, _, _) => Enumerable.Range(0, x[0].Length).Select(i => x.Sum(a => a[i])).ToArray(),
+        [typeof(MaxPool2d)] = (l, _) => (x, s, _) => Pool(x[0], s[0], (Pool2d)l, (w) => w.Max()),
+        [typeof(MinPool2d)] = (l, _) => (x, s, _) => Pool(x[0], s[0], (Pool2d)l, (w) => w.Min()),
+        [typeof(AvgPool2d)] = (l, _) => (x, s, _) => Pool(x[0], s[0], (Pool2d)l, null),
+    };
+
+    // References that a layer's own test file declares, so that a new layer needs no edit here.
+    static readonly Lazy<Dictionary<Type, System.Reflection.MethodInfo>> Registered = new(() =>
+        typeof(Reference).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static))
+            .SelectMany(m => m.GetCustomAttributes(typeof(LayerReferenceAttribute), false).Cast<LayerReferenceAttribute>().Select(a => (a.LayerType, m)))
+            .ToDictionary(t => t.LayerType, t => t.m));
 
     /// <summary>Inverted dropout with the same Philox draws as the kernel.</summary>
     public static double[] Dropout(double[] x, Dropout d, Mode m)
