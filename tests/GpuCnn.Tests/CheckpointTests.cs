@@ -17,9 +17,9 @@ public class CheckpointTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     /// <summary>Trains two steps so that weights and momentum are non-trivial, saves, and returns what was saved.</summary>
-    (string Path, List<float[]> Weights, IReadOnlyList<float[]> State) SaveTrained()
+    (string Path, List<float[]> Weights, IReadOnlyList<float[]> State) SaveTrained(string backend)
     {
-        var dev = Backends.Get("cpu");
+        var dev = Backends.Get(backend);
         var g = LeNet5.Build();
         using var ex = new Executor(g, dev, 2);
         ex.Parameters.Initialize(3);
@@ -35,13 +35,13 @@ public class CheckpointTests : IDisposable
         return (path, g.Parameters.Select(p => ex.Parameters.Get(p)).ToList(), opt.GetState());
     }
 
-    [Fact]
-    public void Round_trip_restores_bit_identical_weights_and_optimizer_state()
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Round_trip_restores_bit_identical_weights_and_optimizer_state(string backend)
     {
-        var (path, weights, state) = SaveTrained();
+        var (path, weights, state) = SaveTrained(backend);
         Assert.Empty(Directory.GetFiles(dir, "*.tmp-*")); // the temporary file was renamed away
         var g = LeNet5.Build();
-        using var store = new ParameterStore(g, new[] { Backends.Get("cpu") });
+        using var store = new ParameterStore(g, new[] { Backends.Get(backend) });
         using var opt = new Sgd(store, 0.1f, 0.9f);
         var header = Checkpoint.Load(path, store, opt);
         Assert.Equal(4, header.Epoch);
@@ -54,13 +54,13 @@ public class CheckpointTests : IDisposable
         Assert.Contains(state[0], v => v != 0); // momentum really was stored
     }
 
-    [Fact]
-    public void Loads_onto_a_two_device_placement()
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Loads_onto_a_two_device_placement(string backend)
     {
-        var (path, weights, state) = SaveTrained();
+        var (path, weights, state) = SaveTrained(backend);
         var g = LeNet5.Build();
         foreach (var n in g.TopologicalOrder().SkipWhile(n => n.Name != "fc1")) n.Device = 1;
-        using var store = new ParameterStore(g, new[] { Backends.Get("cpu"), Backends.SecondCpu });
+        using var store = new ParameterStore(g, new[] { Backends.Get(backend), Backends.Second(backend) });
         Assert.Equal(2, store.Slices.Count);
         using var opt = new Sgd(store, 0.1f, 0.9f);
         Checkpoint.Load(path, store, opt);
@@ -70,7 +70,7 @@ public class CheckpointTests : IDisposable
         string again = Path.Combine(dir, "two.ckpt");
         Checkpoint.Save(again, store, opt);
         var g1 = LeNet5.Build();
-        using var one = new ParameterStore(g1, new[] { Backends.Get("cpu") });
+        using var one = new ParameterStore(g1, new[] { Backends.Get(backend) });
         using var opt1 = new Sgd(one, 0.1f, 0.9f);
         Checkpoint.Load(again, one, opt1);
         Assert.Equal(state[0], opt1.GetState()[0]);
@@ -79,7 +79,7 @@ public class CheckpointTests : IDisposable
     [Fact]
     public void Corrupt_truncated_and_foreign_files_name_the_file_and_the_problem()
     {
-        var (path, _, _) = SaveTrained();
+        var (path, _, _) = SaveTrained("cpu");
         var bytes = File.ReadAllBytes(path);
         var g = LeNet5.Build();
         using var store = new ParameterStore(g, new[] { Backends.Get("cpu") });
@@ -107,7 +107,7 @@ public class CheckpointTests : IDisposable
     [Fact]
     public void Checkpoint_of_another_model_is_refused()
     {
-        var (path, _, _) = SaveTrained();
+        var (path, _, _) = SaveTrained("cpu");
         var other = new Sequential(new Tensors.Shape(1, 28, 28), new Layers.Flatten(), new Layers.Linear(784, 10, name: "fc1"));
         using var store = new ParameterStore(other, new[] { Backends.Get("cpu") });
         var e = Assert.Throws<DataFormatException>(() => Checkpoint.Load(path, store));

@@ -8,13 +8,13 @@ namespace GpuCnn.Tests;
 
 public class TrainingTests
 {
-    /// <summary>LeNet-5 learns real digits on the CPU accelerator: a 1,024-image subset, three epochs.</summary>
-    [Fact]
-    public void LeNet5_learns_a_subset_of_mnist_on_the_cpu_accelerator()
+    /// <summary>LeNet-5 learns real digits on every back end: a 1,024-image subset, three epochs.</summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void LeNet5_learns_a_subset_of_mnist(string backend)
     {
         var (train, test) = Mnist.LoadBundled();
         var opts = new TrainOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.02f, Seed = 7, LrStepEpochs = 0 };
-        using var trainer = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts);
+        using var trainer = new Trainer(LeNet5.Build(), Backends.Get(backend), opts);
         var before = trainer.Evaluate(test.Subset(0, 500));
         var results = trainer.Fit(train.Subset(0, 1024), test.Subset(0, 500));
         Assert.Equal(3, results.Count);
@@ -24,14 +24,14 @@ public class TrainingTests
     }
 
     /// <summary>The same seed gives the same run, step for step.</summary>
-    [Fact]
-    public void Training_is_deterministic_for_a_seed()
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Training_is_deterministic_for_a_seed(string backend)
     {
         var (train, _) = Mnist.LoadBundled();
         List<double> Run()
         {
             var opts = new TrainOptions { Epochs = 1, BatchSize = 16, Seed = 3, MaxSteps = 4 };
-            using var t = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts) { RecordLosses = true };
+            using var t = new Trainer(LeNet5.Build(), Backends.Get(backend), opts) { RecordLosses = true };
             t.Fit(train.Subset(0, 256), null);
             return t.Losses;
         }
@@ -44,15 +44,15 @@ public class TrainingTests
     /// With <c>MaxSteps</c> the progress names the epoch in which the steps run out as the last one, and counts
     /// only the steps that will run in it.
     /// </summary>
-    [Fact]
-    public void Progress_reports_the_epochs_and_steps_that_max_steps_leaves()
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Progress_reports_the_epochs_and_steps_that_max_steps_leaves(string backend)
     {
         var (train, _) = Mnist.LoadBundled();
         var reports = new List<TrainProgress>();
         var opts = new TrainOptions { Epochs = 10, BatchSize = 16, Seed = 3, MaxSteps = 20 };
-        using var t = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts) { ProgressInterval = 1 };
+        using var t = new Trainer(LeNet5.Build(), Backends.Get(backend), opts) { ProgressInterval = 1 };
         Assert.Equal(2, t.LastEpoch(256));
-        using (var unlimited = new Trainer(LeNet5.Build(), Backends.Get("cpu"), opts with { MaxSteps = 0 }))
+        using (var unlimited = new Trainer(LeNet5.Build(), Backends.Get(backend), opts with { MaxSteps = 0 }))
             Assert.Equal(10, unlimited.LastEpoch(256));
         var results = t.Fit(train.Subset(0, 256), null, new ListProgress(reports)); // 16 steps an epoch
         Assert.Equal(2, results.Count);

@@ -63,6 +63,13 @@ public static class Backends
         return dev;
     }
 
+    /// <summary>
+    /// A second device of <paramref name="kind"/> for placement tests: the second CPU accelerator, or a second
+    /// accelerator on the same GPU (what a one-GPU machine can offer as two devices).
+    /// </summary>
+    public static ComputeDevice Second(string kind) =>
+        kind == "cpu" ? SecondCpu : Open.GetOrAdd($"{kind}#2", _ => new Lazy<ComputeDevice>(() => { Get(kind); return DeviceManager.Open(kind); })).Value;
+
     /// <summary>A second, independent CPU accelerator (a stand-in for a second GPU).</summary>
     public static ComputeDevice SecondCpu => Open.GetOrAdd("cpu#2", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open("cpu:1"))).Value;
 }
