@@ -7,9 +7,11 @@ using GpuCnn.Optimizers;
 namespace GpuCnn.Training;
 
 /// <summary>
-/// Trains a classification graph with softmax cross-entropy and SGD: batches come from a prefetching
+/// Trains a classification graph with the executor's loss (softmax cross-entropy) and the optimiser that
+/// <see cref="TrainOptions"/> names (SGD with momentum, Adam or AdamW): batches come from a prefetching
 /// <see cref="DataLoader"/>, the loss statistics stay on the device and are read only when progress is reported,
-/// and the learning rate follows a step schedule.
+/// and the learning rate follows the options' schedule (<see cref="ILearningRateSchedule"/>: constant, step,
+/// multi-step or cosine, with optional warm-up).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
