@@ -5,52 +5,22 @@ using Xunit;
 
 namespace GpuCnn.Tests;
 
-/// <summary>Every layer: forward against the double reference and backward against finite differences, on every back end.</summary>
+/// <summary>
+/// Every layer: forward against the double reference and backward against finite differences, on every back end
+/// (convolutions in <see cref="ConvolutionMatrixTests"/>, crossed with the GEMM families).
+/// </summary>
 public class LayerGradientTests
 {
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_basic(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
-
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_stride_padding(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(3, 4, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
-
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_same_padding_even_kernel(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 2, 4, padding: Padding.Same), 2, new Shape(2, 5, 5));
-
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_groups_dilation_no_bias(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
-
-    /// <summary>1×1 convolutions take the pointwise kernels (no tap loops); with and without groups.</summary>
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_pointwise(string backend)
+    /// <summary>Which convolutions take the pointwise kernels; their gradients are in <see cref="ConvolutionMatrixTests"/>.</summary>
+    [Fact]
+    public void Conv2d_pointwise_is_only_the_plain_1x1()
     {
-        var conv = new Conv2d(6, 4, 1);
-        Assert.True(conv.IsPointwise);
-        GradCheck.Layer(Backends.Get(backend), conv, 2, new Shape(6, 3, 4));
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(6, 4, 1, groups: 2, bias: false), 2, new Shape(6, 3, 4));
+        Assert.True(new Conv2d(6, 4, 1).IsPointwise);
+        Assert.True(new Conv2d(6, 4, 1, groups: 2, bias: false).IsPointwise);
         Assert.False(new Conv2d(6, 4, 1, stride: 2).IsPointwise);
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(6, 4, 1, stride: 2), 2, new Shape(6, 3, 4)); // strided 1×1 takes the general kernels
+        Assert.False(new Conv2d(6, 4, 1, padding: 1).IsPointwise);
+        Assert.False(new Conv2d(6, 4, 3).IsPointwise);
     }
-
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_rectangular(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, (3, 2), (1, 2), Padding.Explicit(1, 0), (1, 1)), 2, new Shape(2, 5, 7));
-
-    /// <summary>Every axis different (kernel, stride, padding, dilation), so a kernel that mixes up H and W fails.</summary>
-    [GradientCheck(typeof(GpuCnn.Layers.Conv2d))]
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_asymmetric_dilation(string backend) =>
-        GradCheck.Layer(Backends.Get(backend), new Conv2d(2, 3, (3, 2), (2, 1), Padding.Explicit(2, 1), (2, 3)), 2, new Shape(2, 7, 6));
 
     [GradientCheck(typeof(GpuCnn.Layers.Linear))]
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
