@@ -3,6 +3,42 @@ using ILGPU;
 
 namespace GpuCnn.Kernels.Elementwise;
 
+/// <summary>Arguments of <see cref="DropoutKernels.Forward"/>: y = x·m·scale.</summary>
+public struct DropoutForwardArgs
+{
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+    /// <summary>Philox key of the layer (seed and layer name).</summary>
+    public ulong Key;
+    /// <summary>Training step, the second counter word.</summary>
+    public ulong Step;
+    /// <summary>Drop probability p.</summary>
+    public float P;
+    /// <summary>1/(1 − p).</summary>
+    public float Scale;
+}
+
+/// <summary>Arguments of <see cref="DropoutKernels.Backward"/>: dx = beta·dx + dy·m·scale.</summary>
+public struct DropoutBackwardArgs
+{
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>Philox key of the layer, as in forward.</summary>
+    public ulong Key;
+    /// <summary>Training step, as in forward.</summary>
+    public ulong Step;
+    /// <summary>Drop probability p.</summary>
+    public float P;
+    /// <summary>1/(1 − p).</summary>
+    public float Scale;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
 /// <summary>
 /// Inverted dropout: m_i = [u_i ≥ p] with u_i = Philox(key, (i, step)); y = x·m/(1−p); dx = dy·m/(1−p).
 /// The mask is recomputed in backward from the same counter, so it is never stored.
@@ -10,23 +46,21 @@ namespace GpuCnn.Kernels.Elementwise;
 public static class DropoutKernels
 {
     /// <summary>Training forward.</summary>
-    public static void Forward(Index1D t, int n, int chunk, ArrayView<float> x, ArrayView<float> y,
-        ulong key, ulong step, float p, float scale)
+    public static void Forward(Index1D t, int n, int chunk, DropoutForwardArgs a)
     {
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
-            y[i] = Philox4x32.Uniform(key, (ulong)i, step) >= p ? x[i] * scale : 0f;
+            a.Y[i] = Philox4x32.Uniform(a.Key, (ulong)i, a.Step) >= a.P ? a.X[i] * a.Scale : 0f;
     }
 
     /// <summary>Training backward: dx = beta·dx + dy·m·scale.</summary>
-    public static void Backward(Index1D t, int n, int chunk, ArrayView<float> dy, ArrayView<float> dx,
-        ulong key, ulong step, float p, float scale, float beta)
+    public static void Backward(Index1D t, int n, int chunk, DropoutBackwardArgs a)
     {
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            float g = Philox4x32.Uniform(key, (ulong)i, step) >= p ? dy[i] * scale : 0f;
-            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+            float g = Philox4x32.Uniform(a.Key, (ulong)i, a.Step) >= a.P ? a.Dy[i] * a.Scale : 0f;
+            a.Dx[i] = a.Beta == 0f ? g : a.Beta * a.Dx[i] + g;
         }
     }
 }

@@ -43,6 +43,31 @@ public readonly struct SigmoidOp : IUnaryOp
     public float Backward(float x, float y, float dy) => dy * y * (1f - y);
 }
 
+/// <summary>LeakyReLU: y = x &gt; 0 ? x : slope·x; dx = x &gt; 0 ? dy : slope·dy.</summary>
+public struct LeakyReluOp : IUnaryOp
+{
+    /// <summary>Slope for x ≤ 0.</summary>
+    public float Slope;
+    /// <inheritdoc/>
+    public readonly float Forward(float x) => x > 0f ? x : Slope * x;
+    /// <inheritdoc/>
+    public readonly float Backward(float x, float y, float dy) => x > 0f ? dy : Slope * dy;
+}
+
+/// <summary>
+/// ELU: y = x &gt; 0 ? x : α(eˣ − 1); dx = x &gt; 0 ? dy : dy·(y + α). The derivative α·eˣ is taken from y, so it stays
+/// right when x aliases y (the fused in-place backward).
+/// </summary>
+public struct EluOp : IUnaryOp
+{
+    /// <summary>Scale α of the negative part.</summary>
+    public float Alpha;
+    /// <inheritdoc/>
+    public readonly float Forward(float x) => x > 0f ? x : Alpha * (XMath.Exp(x) - 1f);
+    /// <inheritdoc/>
+    public readonly float Backward(float x, float y, float dy) => x > 0f ? dy : dy * (y + Alpha);
+}
+
 /// <summary>Arguments of <see cref="ElementwiseKernels.UnaryForward{TOp}"/>: y = op(x).</summary>
 public struct UnaryForwardArgs<TOp> where TOp : struct, IUnaryOp
 {

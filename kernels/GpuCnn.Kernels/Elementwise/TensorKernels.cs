@@ -28,6 +28,45 @@ public struct ChannelSlice
     }
 }
 
+/// <summary>Arguments of <see cref="TensorKernels.CopyChannels"/>: dst[slice] = beta·dst[slice] + src[slice].</summary>
+public struct CopyChannelsArgs
+{
+    /// <summary>The channels copied (prepared).</summary>
+    public ChannelSlice Slice;
+    /// <summary>Source tensor.</summary>
+    public ArrayView<float> Src;
+    /// <summary>Destination tensor.</summary>
+    public ArrayView<float> Dst;
+    /// <summary>0 overwrites the destination slice, 1 accumulates.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="TensorKernels.SoftmaxForward"/>.</summary>
+public struct SoftmaxForwardArgs
+{
+    /// <summary>Channels (the softmax axis) and spatial size per sample.</summary>
+    public int Channels, Plane;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="TensorKernels.SoftmaxBackward"/>.</summary>
+public struct SoftmaxBackwardArgs
+{
+    /// <summary>Channels (the softmax axis) and spatial size per sample.</summary>
+    public int Channels, Plane;
+    /// <summary>Forward output.</summary>
+    public ArrayView<float> Y;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
 /// <summary>
 /// Structural and normalising tensor ops.
 /// <para>Concat along channels: y[n, o_i + c] = x_i[n, c]; its backward is the reverse slice, dx_i[n, c] = dy[n, o_i + c].</para>
@@ -36,8 +75,9 @@ public struct ChannelSlice
 public static class TensorKernels
 {
     /// <summary>dst[slice] = beta·dst[slice] + src[slice]; one element of the slice per iteration.</summary>
-    public static void CopyChannels(Index1D t, int n, int chunk, ChannelSlice s, ArrayView<float> src, ArrayView<float> dst, float beta)
+    public static void CopyChannels(Index1D t, int n, int chunk, CopyChannelsArgs a)
     {
+        ChannelSlice s = a.Slice;
         int end = Chunk.End(t, chunk, n);
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
@@ -45,13 +85,16 @@ public static class TensorKernels
             int nn = s.ByCount.DivRem(r, out int c);
             int si = (nn * s.SrcChannels + s.SrcOffset + c) * s.Plane + pos;
             int di = (nn * s.DstChannels + s.DstOffset + c) * s.Plane + pos;
-            dst[di] = beta == 0f ? src[si] : beta * dst[di] + src[si];
+            a.Dst[di] = a.Beta == 0f ? a.Src[si] : a.Beta * a.Dst[di] + a.Src[si];
         }
     }
 
-    /// <summary>Softmax over <paramref name="channels"/> for each (sample, pixel); one (sample, pixel) per iteration.</summary>
-    public static void SoftmaxForward(Index1D t, int n, int chunk, int channels, int plane, ArrayView<float> x, ArrayView<float> y)
+    /// <summary>Softmax over the channels for each (sample, pixel); one (sample, pixel) per iteration.</summary>
+    public static void SoftmaxForward(Index1D t, int n, int chunk, SoftmaxForwardArgs a)
     {
+        int channels = a.Channels, plane = a.Plane;
+        var x = a.X;
+        var y = a.Y;
         int end = Chunk.End(t, chunk, n);
         for (int r = Chunk.Start(t, chunk); r < end; r++)
         {
@@ -71,9 +114,13 @@ public static class TensorKernels
     }
 
     /// <summary>Softmax backward from the output y; one (sample, pixel) per iteration.</summary>
-    public static void SoftmaxBackward(Index1D t, int n, int chunk, int channels, int plane,
-        ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    public static void SoftmaxBackward(Index1D t, int n, int chunk, SoftmaxBackwardArgs a)
     {
+        int channels = a.Channels, plane = a.Plane;
+        var y = a.Y;
+        var dy = a.Dy;
+        var dx = a.Dx;
+        float beta = a.Beta;
         int end = Chunk.End(t, chunk, n);
         for (int r = Chunk.Start(t, chunk); r < end; r++)
         {

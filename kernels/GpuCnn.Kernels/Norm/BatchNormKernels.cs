@@ -26,6 +26,91 @@ public struct BatchNormParams
     }
 }
 
+/// <summary>Arguments of <see cref="BatchNormKernels.BatchStats"/>.</summary>
+public struct BatchNormStatsArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public BatchNormParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Per-channel statistics [mean | invstd | Σdy | Σdy·x̂] (4C); the first two are written.</summary>
+    public ArrayView<float> Stats;
+    /// <summary>Running mean, updated.</summary>
+    public ArrayView<float> RunningMean;
+    /// <summary>Running variance, updated.</summary>
+    public ArrayView<float> RunningVar;
+}
+
+/// <summary>Arguments of <see cref="BatchNormKernels.RunningStats"/>.</summary>
+public struct BatchNormRunningStatsArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public BatchNormParams Geometry;
+    /// <summary>Per-channel statistics (4C); mean and invstd are written.</summary>
+    public ArrayView<float> Stats;
+    /// <summary>Running mean.</summary>
+    public ArrayView<float> RunningMean;
+    /// <summary>Running variance.</summary>
+    public ArrayView<float> RunningVar;
+}
+
+/// <summary>Arguments of <see cref="BatchNormKernels.Normalize"/>.</summary>
+public struct BatchNormNormalizeArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public BatchNormParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Per-channel statistics (mean and invstd are read).</summary>
+    public ArrayView<float> Stats;
+    /// <summary>Scale γ per channel.</summary>
+    public ArrayView<float> Gamma;
+    /// <summary>Shift β per channel.</summary>
+    public ArrayView<float> Shift;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="BatchNormKernels.BackwardReduce"/>.</summary>
+public struct BatchNormReduceArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public BatchNormParams Geometry;
+    /// <summary>Forward input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Per-channel statistics; mean and invstd are read, Σdy and Σdy·x̂ written.</summary>
+    public ArrayView<float> Stats;
+    /// <summary>Gradient of γ.</summary>
+    public ArrayView<float> DGamma;
+    /// <summary>Gradient of β.</summary>
+    public ArrayView<float> DShift;
+    /// <summary>0 overwrites the parameter gradients, 1 accumulates.</summary>
+    public float ParamBeta;
+}
+
+/// <summary>Arguments of <see cref="BatchNormKernels.BackwardData"/>.</summary>
+public struct BatchNormDataArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public BatchNormParams Geometry;
+    /// <summary>Forward input (read in training only).</summary>
+    public ArrayView<float> X;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Per-channel statistics and reduced sums.</summary>
+    public ArrayView<float> Stats;
+    /// <summary>Scale γ per channel.</summary>
+    public ArrayView<float> Gamma;
+    /// <summary>1 differentiates through the batch statistics, 0 treats them as constants (eval).</summary>
+    public int Training;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
 /// <summary>
 /// BatchNorm2d (Ioffe and Szegedy 2015), per channel c over M = N·H·W values:
 /// training: μ = mean x, σ² = mean (x − μ)² (biased), x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β, and the running
@@ -37,9 +122,13 @@ public struct BatchNormParams
 public static class BatchNormKernels
 {
     /// <summary>Training statistics of each channel, and the running-statistics update.</summary>
-    public static void BatchStats(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> stats,
-        ArrayView<float> runningMean, ArrayView<float> runningVar)
+    public static void BatchStats(Index1D t, int n, int chunk, BatchNormStatsArgs a)
     {
+        BatchNormParams p = a.Geometry;
+        var x = a.X;
+        var stats = a.Stats;
+        var runningMean = a.RunningMean;
+        var runningVar = a.RunningVar;
         int end = Chunk.End(t, chunk, n);
         int m = p.N * p.Plane;
         for (int c = Chunk.Start(t, chunk); c < end; c++)
@@ -72,34 +161,40 @@ public static class BatchNormKernels
     }
 
     /// <summary>Eval statistics: the running mean and 1/√(running var + ε).</summary>
-    public static void RunningStats(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> stats,
-        ArrayView<float> runningMean, ArrayView<float> runningVar)
+    public static void RunningStats(Index1D t, int n, int chunk, BatchNormRunningStatsArgs a)
     {
         int end = Chunk.End(t, chunk, n);
         for (int c = Chunk.Start(t, chunk); c < end; c++)
         {
-            stats[c] = runningMean[c];
-            stats[p.C + c] = XMath.Rsqrt(runningVar[c] + p.Eps);
+            a.Stats[c] = a.RunningMean[c];
+            a.Stats[a.Geometry.C + c] = XMath.Rsqrt(a.RunningVar[c] + a.Geometry.Eps);
         }
     }
 
     /// <summary>y = γ (x − μ)·invstd + β; one element per iteration.</summary>
-    public static void Normalize(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> stats,
-        ArrayView<float> gamma, ArrayView<float> betaParam, ArrayView<float> y)
+    public static void Normalize(Index1D t, int n, int chunk, BatchNormNormalizeArgs a)
     {
+        BatchNormParams p = a.Geometry;
+        var stats = a.Stats;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
             int r = p.ByPlane.Div(i);
             int c = p.ByC.Mod(r, p.ByC.Div(r));
-            y[i] = gamma[c] * (x[i] - stats[c]) * stats[p.C + c] + betaParam[c];
+            a.Y[i] = a.Gamma[c] * (a.X[i] - stats[c]) * stats[p.C + c] + a.Shift[c];
         }
     }
 
     /// <summary>Per channel: Σdy and Σdy·x̂ into stats, and the parameter gradients dγ, dβ (scaled old values by paramBeta).</summary>
-    public static void BackwardReduce(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> dy,
-        ArrayView<float> stats, ArrayView<float> dgamma, ArrayView<float> dbeta, float paramBeta)
+    public static void BackwardReduce(Index1D t, int n, int chunk, BatchNormReduceArgs a)
     {
+        BatchNormParams p = a.Geometry;
+        var x = a.X;
+        var dy = a.Dy;
+        var stats = a.Stats;
+        var dgamma = a.DGamma;
+        var dbeta = a.DShift;
+        float paramBeta = a.ParamBeta;
         int end = Chunk.End(t, chunk, n);
         for (int c = Chunk.Start(t, chunk); c < end; c++)
         {
@@ -122,10 +217,11 @@ public static class BatchNormKernels
         }
     }
 
-    /// <summary>dx from the reduced sums; <paramref name="training"/> = 0 treats the statistics as constants.</summary>
-    public static void BackwardData(Index1D t, int n, int chunk, BatchNormParams p, ArrayView<float> x, ArrayView<float> dy,
-        ArrayView<float> stats, ArrayView<float> gamma, int training, ArrayView<float> dx, float beta)
+    /// <summary>dx from the reduced sums; <see cref="BatchNormDataArgs.Training"/> = 0 treats the statistics as constants.</summary>
+    public static void BackwardData(Index1D t, int n, int chunk, BatchNormDataArgs a)
     {
+        BatchNormParams p = a.Geometry;
+        var stats = a.Stats;
         int end = Chunk.End(t, chunk, n);
         float invM = 1f / (p.N * p.Plane);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
@@ -133,14 +229,14 @@ public static class BatchNormKernels
             int r = p.ByPlane.Div(i);
             int c = p.ByC.Mod(r, p.ByC.Div(r));
             float inv = stats[p.C + c];
-            float g = dy[i];
-            if (training != 0)
+            float g = a.Dy[i];
+            if (a.Training != 0)
             {
-                float xhat = (x[i] - stats[c]) * inv;
+                float xhat = (a.X[i] - stats[c]) * inv;
                 g -= (stats[2 * p.C + c] + xhat * stats[3 * p.C + c]) * invM;
             }
-            g *= gamma[c] * inv;
-            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+            g *= a.Gamma[c] * inv;
+            a.Dx[i] = a.Beta == 0f ? g : a.Beta * a.Dx[i] + g;
         }
     }
 }

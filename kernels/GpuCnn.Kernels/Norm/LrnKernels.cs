@@ -26,6 +26,32 @@ public struct LrnParams
     }
 }
 
+/// <summary>Arguments of <see cref="LrnKernels.Forward"/>.</summary>
+public struct LrnForwardArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public LrnParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="LrnKernels.Backward"/>.</summary>
+public struct LrnBackwardArgs
+{
+    /// <summary>Prepared geometry and constants.</summary>
+    public LrnParams Geometry;
+    /// <summary>Forward input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
 /// <summary>
 /// LRN (Krizhevsky et al. 2012): y_c = x_c · s_c^{−β}, s_c = k + (α/n) Σ_{j∈W(c)} x_j².
 /// Backward: dx_i = dy_i s_i^{−β} − (2αβ/n) x_i Σ_{j: i∈W(j)} dy_j x_j s_j^{−β−1}. Each output recomputes the sums it
@@ -48,22 +74,26 @@ public static class LrnKernels
     }
 
     /// <summary>Forward; one element per iteration.</summary>
-    public static void Forward(Index1D t, int n, int chunk, LrnParams p, ArrayView<float> x, ArrayView<float> y)
+    public static void Forward(Index1D t, int n, int chunk, LrnForwardArgs a)
     {
+        LrnParams p = a.Geometry;
+        var x = a.X;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
             int r = p.ByPlane.DivRem(i, out int pos);
             int c = p.ByC.Mod(r, p.ByC.Div(r));
             int sampleBase = i - pos - c * p.Plane;
-            y[i] = x[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
+            a.Y[i] = x[i] * XMath.Pow(Scale(x, sampleBase, pos, c, p), -p.Beta);
         }
     }
 
     /// <summary>Backward; one input element per iteration.</summary>
-    public static void Backward(Index1D t, int n, int chunk, LrnParams p, ArrayView<float> x, ArrayView<float> dy,
-        ArrayView<float> dx, float beta)
+    public static void Backward(Index1D t, int n, int chunk, LrnBackwardArgs a)
     {
+        LrnParams p = a.Geometry;
+        var x = a.X;
+        var dy = a.Dy;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -82,7 +112,7 @@ public static class LrnKernels
                 acc += dy[jj] * x[jj] * XMath.Pow(Scale(x, sampleBase, pos, j, p), -p.Beta - 1f);
             }
             g -= 2f * p.Alpha * p.Beta / p.Size * x[i] * acc;
-            dx[i] = beta == 0f ? g : beta * dx[i] + g;
+            a.Dx[i] = a.Beta == 0f ? g : a.Beta * a.Dx[i] + g;
         }
     }
 }

@@ -59,6 +59,104 @@ public readonly struct MinSelect : IPoolSelect
     public bool Better(float candidate, float best) => candidate < best;
 }
 
+/// <summary>Arguments of <see cref="PoolKernels.SelectForward{TSel}"/>.</summary>
+public struct SelectForwardArgs<TSel> where TSel : struct, IPoolSelect
+{
+    /// <summary>The selection (max or min), as a value.</summary>
+    public TSel Op;
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="PoolKernels.SelectBackward{TSel}"/>.</summary>
+public struct SelectBackwardArgs<TSel> where TSel : struct, IPoolSelect
+{
+    /// <summary>The selection (max or min), as a value.</summary>
+    public TSel Op;
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Forward input (the winners are recomputed from it).</summary>
+    public ArrayView<float> X;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
+/// <summary>
+/// Arguments of the average-pooling forwards, <see cref="PoolKernels.AvgForward"/> and
+/// <see cref="PoolKernels.AdaptiveAvgForward"/>.
+/// </summary>
+public struct AvgForwardArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>
+/// Arguments of the average-pooling backwards, <see cref="PoolKernels.AvgBackward"/> and
+/// <see cref="PoolKernels.AdaptiveAvgBackward"/>.
+/// </summary>
+public struct AvgBackwardArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="PoolKernels.StochasticForward"/>.</summary>
+public struct StochasticForwardArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Input.</summary>
+    public ArrayView<float> X;
+    /// <summary>Output.</summary>
+    public ArrayView<float> Y;
+    /// <summary>Philox key of the layer (seed and layer name).</summary>
+    public ulong Key;
+    /// <summary>Training step, the second counter word.</summary>
+    public ulong Step;
+    /// <summary>1 samples (training), 0 takes the probability-weighted average (eval).</summary>
+    public int Training;
+}
+
+/// <summary>Arguments of <see cref="PoolKernels.StochasticBackward"/>.</summary>
+public struct StochasticBackwardArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public PoolParams Geometry;
+    /// <summary>Forward input (the samples are redrawn from it).</summary>
+    public ArrayView<float> X;
+    /// <summary>Output gradient.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Input gradient.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>Philox key of the layer, as in forward.</summary>
+    public ulong Key;
+    /// <summary>Training step, as in forward.</summary>
+    public ulong Step;
+    /// <summary>1 for the sampled (training) gradient, 0 for the weighted average's.</summary>
+    public int Training;
+    /// <summary>0 overwrites dx, 1 accumulates.</summary>
+    public float Beta;
+}
+
 /// <summary>
 /// Pooling kernels.
 /// <para>Select (max/min): y = x[argsel window]; dx[i] = Σ over windows whose winner is i of dy. Backward recomputes
@@ -69,10 +167,9 @@ public readonly struct MinSelect : IPoolSelect
 public static class PoolKernels
 {
     /// <summary>Flat index into the plane of the winner of window (oy, ox), or −1 when the window holds only padding.</summary>
-    static int Winner<TSel>(ArrayView<float> x, int planeBase, PoolParams p, int oy, int ox)
+    static int Winner<TSel>(TSel sel, ArrayView<float> x, int planeBase, PoolParams p, int oy, int ox)
         where TSel : struct, IPoolSelect
     {
-        TSel sel = default;
         int best = -1;
         float bestV = 0f;
         int y0 = oy * p.SH - p.PH, x0 = ox * p.SW - p.PW;
@@ -93,25 +190,28 @@ public static class PoolKernels
     }
 
     /// <summary>Max/min pooling forward; one output per iteration.</summary>
-    public static void SelectForward<TSel>(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+    public static void SelectForward<TSel>(Index1D t, int n, int chunk, SelectForwardArgs<TSel> a)
         where TSel : struct, IPoolSelect
     {
+        PoolParams p = a.Geometry;
+        var x = a.X;
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
             int r = p.ByOW.DivRem(o, out int ox);
             int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
-            int w = Winner<TSel>(x, pb, p, oy, ox);
-            y[o] = w < 0 ? 0f : x[pb + w];
+            int w = Winner(a.Op, x, pb, p, oy, ox);
+            a.Y[o] = w < 0 ? 0f : x[pb + w];
         }
     }
 
     /// <summary>Max/min pooling backward; one input element per iteration, gathering from the windows that hold it.</summary>
-    public static void SelectBackward<TSel>(Index1D t, int n, int chunk, PoolParams p,
-        ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    public static void SelectBackward<TSel>(Index1D t, int n, int chunk, SelectBackwardArgs<TSel> a)
         where TSel : struct, IPoolSelect
     {
+        PoolParams p = a.Geometry;
+        var dy = a.Dy;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -123,9 +223,9 @@ public static class PoolKernels
             Covering(p, iy, ix, out int oyLo, out int oyHi, out int oxLo, out int oxHi);
             for (int oy = oyLo; oy <= oyHi; oy++)
                 for (int ox = oxLo; ox <= oxHi; ox++)
-                    if (Winner<TSel>(x, pb, p, oy, ox) == self)
+                    if (Winner(a.Op, a.X, pb, p, oy, ox) == self)
                         acc += dy[(plane * p.OH + oy) * p.OW + ox];
-            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+            a.Dx[i] = a.Beta == 0f ? acc : a.Beta * a.Dx[i] + acc;
         }
     }
 
@@ -140,8 +240,10 @@ public static class PoolKernels
     }
 
     /// <summary>Average pooling forward; one output per iteration.</summary>
-    public static void AvgForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+    public static void AvgForward(Index1D t, int n, int chunk, AvgForwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var x = a.X;
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
@@ -161,13 +263,15 @@ public static class PoolKernels
                     acc += x[pb + iy * p.W + ix];
                 }
             }
-            y[o] = acc / AvgDivisor(p, oy, ox);
+            a.Y[o] = acc / AvgDivisor(p, oy, ox);
         }
     }
 
     /// <summary>Average pooling backward; one input element per iteration.</summary>
-    public static void AvgBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    public static void AvgBackward(Index1D t, int n, int chunk, AvgBackwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var dy = a.Dy;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -178,7 +282,7 @@ public static class PoolKernels
             for (int oy = oyLo; oy <= oyHi; oy++)
                 for (int ox = oxLo; ox <= oxHi; ox++)
                     acc += dy[(plane * p.OH + oy) * p.OW + ox] / AvgDivisor(p, oy, ox);
-            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+            a.Dx[i] = a.Beta == 0f ? acc : a.Beta * a.Dx[i] + acc;
         }
     }
 
@@ -227,26 +331,31 @@ public static class PoolKernels
         return last; // rounding left target at the very top: the last positive element
     }
 
-    /// <summary>Stochastic pooling forward; <paramref name="training"/> selects sampling (1) or the weighted average (0).</summary>
-    public static void StochasticForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y,
-        ulong key, ulong step, int training)
+    /// <summary>Stochastic pooling forward; <see cref="StochasticForwardArgs.Training"/> selects sampling (1) or the weighted average (0).</summary>
+    public static void StochasticForward(Index1D t, int n, int chunk, StochasticForwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var x = a.X;
+        int training = a.Training;
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
             int r = p.ByOW.DivRem(o, out int ox);
             int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
-            float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
+            float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o, a.Step) : 0f;
             int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
-            y[o] = w < 0 ? 0f : training != 0 ? x[pb + w] : q / s;
+            a.Y[o] = w < 0 ? 0f : training != 0 ? x[pb + w] : q / s;
         }
     }
 
     /// <summary>Stochastic pooling backward; one input element per iteration, gathering from the windows that hold it.</summary>
-    public static void StochasticBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> dy,
-        ArrayView<float> dx, ulong key, ulong step, int training, float beta)
+    public static void StochasticBackward(Index1D t, int n, int chunk, StochasticBackwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var x = a.X;
+        var dy = a.Dy;
+        int training = a.Training;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -262,13 +371,13 @@ public static class PoolKernels
                     for (int ox = oxLo; ox <= oxHi; ox++)
                     {
                         int o = (plane * p.OH + oy) * p.OW + ox;
-                        float u = training != 0 ? Philox4x32.Uniform(key, (ulong)o, step) : 0f;
+                        float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o, a.Step) : 0f;
                         int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
                         if (w < 0) continue;
                         if (training != 0) { if (w == self) acc += dy[o]; }
                         else acc += dy[o] * (2f * xi * s - q) / (s * s);
                     }
-            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+            a.Dx[i] = a.Beta == 0f ? acc : a.Beta * a.Dx[i] + acc;
         }
     }
 
@@ -276,8 +385,10 @@ public static class PoolKernels
     /// Adaptive average pooling (<c>torch.nn.AdaptiveAvgPool2d</c>): output cell (oy, ox) averages rows
     /// [⌊oy·H/OH⌋, ⌈(oy+1)·H/OH⌉) and the matching columns; windows may overlap. Only H, W, OH, OW and Planes are used.
     /// </summary>
-    public static void AdaptiveAvgForward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> x, ArrayView<float> y)
+    public static void AdaptiveAvgForward(Index1D t, int n, int chunk, AvgForwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var x = a.X;
         int end = Chunk.End(t, chunk, n);
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
@@ -289,13 +400,15 @@ public static class PoolKernels
             float acc = 0f;
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) acc += x[pb + iy * p.W + ix];
-            y[o] = acc / ((y1 - y0) * (x1 - x0));
+            a.Y[o] = acc / ((y1 - y0) * (x1 - x0));
         }
     }
 
     /// <summary>Adaptive average pooling backward; one input element per iteration over the (few) windows holding it.</summary>
-    public static void AdaptiveAvgBackward(Index1D t, int n, int chunk, PoolParams p, ArrayView<float> dy, ArrayView<float> dx, float beta)
+    public static void AdaptiveAvgBackward(Index1D t, int n, int chunk, AvgBackwardArgs a)
     {
+        PoolParams p = a.Geometry;
+        var dy = a.Dy;
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -313,7 +426,7 @@ public static class PoolKernels
                     acc += dy[(plane * p.OH + oy) * p.OW + ox] / ((y1 - y0) * (x1 - x0));
                 }
             }
-            dx[i] = beta == 0f ? acc : beta * dx[i] + acc;
+            a.Dx[i] = a.Beta == 0f ? acc : a.Beta * a.Dx[i] + acc;
         }
     }
 

@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Pool;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -13,8 +11,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class AdaptiveAvgPool2d : Layer
 {
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<AvgForwardArgs>? fwd;
+    Kernel<AvgBackwardArgs>? bwd;
 
     /// <summary>Creates the layer with output size <paramref name="outputH"/>×<paramref name="outputW"/>.</summary>
     public AdaptiveAvgPool2d(int outputH, int outputW, string? name = null) : base(name)
@@ -49,18 +47,21 @@ public sealed class AdaptiveAvgPool2d : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>>(PoolKernels.AdaptiveAvgForward);
-        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, float>(PoolKernels.AdaptiveAvgBackward);
+        fwd = device.LoadKernel<AvgForwardArgs>(PoolKernels.AdaptiveAvgForward);
+        bwd = device.LoadKernel<AvgBackwardArgs>(PoolKernels.AdaptiveAvgBackward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(io.Output.Size, new() { Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.GradOutput.View, io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(io.GradInputs[0].Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+        });
     }
 }

@@ -1,7 +1,5 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Pool;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -11,8 +9,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class AvgPool2d : Pool2d
 {
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<AvgForwardArgs>? fwd;
+    Kernel<AvgBackwardArgs>? bwd;
 
     /// <summary>Creates the layer; <paramref name="stride"/> defaults to <paramref name="kernelSize"/>.</summary>
     public AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, string? name = null)
@@ -26,18 +24,21 @@ public sealed class AvgPool2d : Pool2d
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>>(PoolKernels.AvgForward);
-        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, float>(PoolKernels.AvgBackward);
+        fwd = device.LoadKernel<AvgForwardArgs>(PoolKernels.AvgForward);
+        bwd = device.LoadKernel<AvgBackwardArgs>(PoolKernels.AvgBackward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(io.Output.Size, new() { Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.GradOutput.View, io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(io.GradInputs[0].Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+        });
     }
 }

@@ -16,11 +16,11 @@ namespace GpuCnn.Layers;
 public sealed class BatchNorm2d : Layer
 {
     readonly ConcurrentDictionary<ComputeDevice, MemoryBuffer1D<float, Stride1D.Dense>> scratch = new();
-    Action<AcceleratorStream, Index1D, int, int, BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? batchStats;
-    Action<AcceleratorStream, Index1D, int, int, BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>? runningStats;
-    Action<AcceleratorStream, Index1D, int, int, BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? normalize;
-    Action<AcceleratorStream, Index1D, int, int, BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? reduce;
-    Action<AcceleratorStream, Index1D, int, int, BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, float>? data;
+    Kernel<BatchNormStatsArgs>? batchStats;
+    Kernel<BatchNormRunningStatsArgs>? runningStats;
+    Kernel<BatchNormNormalizeArgs>? normalize;
+    Kernel<BatchNormReduceArgs>? reduce;
+    Kernel<BatchNormDataArgs>? data;
 
     /// <summary>Creates the layer for <paramref name="channels"/> channels.</summary>
     public BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f, string? name = null) : base(name)
@@ -69,11 +69,11 @@ public sealed class BatchNorm2d : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        batchStats = device.Load<BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNormKernels.BatchStats);
-        runningStats = device.Load<BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNormKernels.RunningStats);
-        normalize = device.Load<BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNormKernels.Normalize);
-        reduce = device.Load<BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(BatchNormKernels.BackwardReduce);
-        data = device.Load<BatchNormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, float>(BatchNormKernels.BackwardData);
+        batchStats = device.LoadKernel<BatchNormStatsArgs>(BatchNormKernels.BatchStats);
+        runningStats = device.LoadKernel<BatchNormRunningStatsArgs>(BatchNormKernels.RunningStats);
+        normalize = device.LoadKernel<BatchNormNormalizeArgs>(BatchNormKernels.Normalize);
+        reduce = device.LoadKernel<BatchNormReduceArgs>(BatchNormKernels.BackwardReduce);
+        data = device.LoadKernel<BatchNormDataArgs>(BatchNormKernels.BackwardData);
         // Per-channel statistics shared by forward and backward of the same step: [mean | invstd | Σdy | Σdy·x̂].
         scratch.GetOrAdd(device, d => d.Allocate<float>(4 * Channels));
     }
@@ -84,10 +84,16 @@ public sealed class BatchNorm2d : Layer
         var p = Geometry(io.Inputs[0].Shape);
         var stats = scratch[Device].View;
         if (io.Training)
-            Device.Launch(batchStats!, Channels, p, io.Inputs[0].View, stats, RunningMean.Value, RunningVar.Value);
+            batchStats!.Launch(Channels, new()
+            {
+                Geometry = p, X = io.Inputs[0].View, Stats = stats, RunningMean = RunningMean.Value, RunningVar = RunningVar.Value,
+            });
         else
-            Device.Launch(runningStats!, Channels, p, stats, RunningMean.Value, RunningVar.Value);
-        Device.Launch(normalize!, io.Output.Size, p, io.Inputs[0].View, stats, Weight.Value, Bias.Value, io.Output.View);
+            runningStats!.Launch(Channels, new() { Geometry = p, Stats = stats, RunningMean = RunningMean.Value, RunningVar = RunningVar.Value });
+        normalize!.Launch(io.Output.Size, new()
+        {
+            Geometry = p, X = io.Inputs[0].View, Stats = stats, Gamma = Weight.Value, Shift = Bias.Value, Y = io.Output.View,
+        });
     }
 
     /// <inheritdoc/>
@@ -97,9 +103,16 @@ public sealed class BatchNorm2d : Layer
         // with no other forward of this layer in between.
         var p = Geometry(io.Inputs[0].Shape);
         var stats = scratch[Device].View;
-        Device.Launch(reduce!, Channels, p, io.Inputs[0].View, io.GradOutput.View, stats, Weight.Grad, Bias.Grad, io.ParamGradBeta);
+        reduce!.Launch(Channels, new()
+        {
+            Geometry = p, X = io.Inputs[0].View, Dy = io.GradOutput.View, Stats = stats, DGamma = Weight.Grad, DShift = Bias.Grad,
+            ParamBeta = io.ParamGradBeta,
+        });
         if (!io.GradInputs[0].IsEmpty)
-            Device.Launch(data!, io.Output.Size, p, io.Inputs[0].View, io.GradOutput.View, stats, Weight.Value, io.Training ? 1 : 0,
-                io.GradInputs[0].View, io.GradInputBeta[0]);
+            data!.Launch(io.Output.Size, new()
+            {
+                Geometry = p, X = io.Inputs[0].View, Dy = io.GradOutput.View, Stats = stats, Gamma = Weight.Value,
+                Training = io.Training ? 1 : 0, Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+            });
     }
 }

@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Elementwise;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -13,7 +11,7 @@ namespace GpuCnn.Layers;
 public sealed class Concat : Layer
 {
     readonly int inputs;
-    Action<AcceleratorStream, Index1D, int, int, ChannelSlice, ArrayView<float>, ArrayView<float>, float>? copy;
+    Kernel<CopyChannelsArgs>? copy;
 
     /// <summary>Creates the layer for <paramref name="inputs"/> inputs (at least 2).</summary>
     public Concat(int inputs = 2, string? name = null) : base(name)
@@ -49,7 +47,7 @@ public sealed class Concat : Layer
 
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device) =>
-        copy = device.Load<ChannelSlice, ArrayView<float>, ArrayView<float>, float>(TensorKernels.CopyChannels);
+        copy = device.LoadKernel<CopyChannelsArgs>(TensorKernels.CopyChannels);
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io)
@@ -59,7 +57,7 @@ public sealed class Concat : Layer
         {
             int c = x.Shape[1];
             var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = c, DstChannels = total, SrcOffset = 0, DstOffset = offset }.Prepare();
-            Device.Launch(copy!, x.Size, s, x.View, io.Output.View, 0f);
+            copy!.Launch(x.Size, new() { Slice = s, Src = x.View, Dst = io.Output.View, Beta = 0f });
             offset += c;
         }
     }
@@ -74,7 +72,7 @@ public sealed class Concat : Layer
             if (!io.GradInputs[i].IsEmpty)
             {
                 var s = new ChannelSlice { Plane = plane, Count = c, SrcChannels = total, DstChannels = c, SrcOffset = offset, DstOffset = 0 }.Prepare();
-                Device.Launch(copy!, io.Inputs[i].Size, s, io.GradOutput.View, io.GradInputs[i].View, io.GradInputBeta[i]);
+                copy!.Launch(io.Inputs[i].Size, new() { Slice = s, Src = io.GradOutput.View, Dst = io.GradInputs[i].View, Beta = io.GradInputBeta[i] });
             }
             offset += c;
         }

@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Elementwise;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -12,8 +10,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class Dropout : Layer
 {
-    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>? bwd;
+    Kernel<DropoutForwardArgs>? fwd;
+    Kernel<DropoutBackwardArgs>? bwd;
     Kernel<AxpbyArgs>? axpby;
 
     /// <summary>Creates the layer with drop probability <paramref name="p"/> (0 ≤ p &lt; 1).</summary>
@@ -40,8 +38,8 @@ public sealed class Dropout : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float>(DropoutKernels.Forward);
-        bwd = device.Load<ArrayView<float>, ArrayView<float>, ulong, ulong, float, float, float>(DropoutKernels.Backward);
+        fwd = device.LoadKernel<DropoutForwardArgs>(DropoutKernels.Forward);
+        bwd = device.LoadKernel<DropoutBackwardArgs>(DropoutKernels.Backward);
         axpby = device.LoadKernel<AxpbyArgs>(ElementwiseKernels.Axpby);
     }
 
@@ -49,7 +47,10 @@ public sealed class Dropout : Layer
     protected override void ForwardCore(LayerIO io)
     {
         if (io.Training && P > 0)
-            Device.Launch(fwd!, io.Output.Size, io.Inputs[0].View, io.Output.View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P));
+            fwd!.Launch(io.Output.Size, new()
+            {
+                X = io.Inputs[0].View, Y = io.Output.View, Key = RandomKey(io.Seed), Step = io.Step, P = P, Scale = 1f / (1f - P),
+            });
         else
             axpby!.Launch(io.Output.Size, new() { X = io.Inputs[0].View, Y = io.Output.View, Alpha = 1f, Beta = 0f });
     }
@@ -59,7 +60,11 @@ public sealed class Dropout : Layer
     {
         if (io.GradInputs[0].IsEmpty) return;
         if (io.Training && P > 0)
-            Device.Launch(bwd!, io.Output.Size, io.GradOutput.View, io.GradInputs[0].View, RandomKey(io.Seed), io.Step, P, 1f / (1f - P), io.GradInputBeta[0]);
+            bwd!.Launch(io.Output.Size, new()
+            {
+                Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Key = RandomKey(io.Seed), Step = io.Step, P = P,
+                Scale = 1f / (1f - P), Beta = io.GradInputBeta[0],
+            });
         else
             axpby!.Launch(io.Output.Size, new() { X = io.GradOutput.View, Y = io.GradInputs[0].View, Alpha = 1f, Beta = io.GradInputBeta[0] });
     }

@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Pool;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -12,8 +10,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class GlobalAvgPool2d : Layer
 {
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<AvgForwardArgs>? fwd;
+    Kernel<AvgBackwardArgs>? bwd;
 
     /// <summary>Creates the layer.</summary>
     public GlobalAvgPool2d(string? name = null) : base(name) { }
@@ -43,18 +41,21 @@ public sealed class GlobalAvgPool2d : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>>(PoolKernels.AvgForward);
-        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, float>(PoolKernels.AvgBackward);
+        fwd = device.LoadKernel<AvgForwardArgs>(PoolKernels.AvgForward);
+        bwd = device.LoadKernel<AvgBackwardArgs>(PoolKernels.AvgBackward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(io.Output.Size, new() { Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.GradOutput.View, io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(io.GradInputs[0].Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+        });
     }
 }

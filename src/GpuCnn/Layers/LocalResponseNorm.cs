@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Norm;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -12,8 +10,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class LocalResponseNorm : Layer
 {
-    Action<AcceleratorStream, Index1D, int, int, LrnParams, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, LrnParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<LrnForwardArgs>? fwd;
+    Kernel<LrnBackwardArgs>? bwd;
 
     /// <summary>Creates the layer (AlexNet's constants by default, except k which PyTorch defaults to 1).</summary>
     public LocalResponseNorm(int size = 5, float alpha = 1e-4f, float beta = 0.75f, float k = 2f, string? name = null) : base(name)
@@ -52,19 +50,22 @@ public sealed class LocalResponseNorm : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<LrnParams, ArrayView<float>, ArrayView<float>>(LrnKernels.Forward);
-        bwd = device.Load<LrnParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(LrnKernels.Backward);
+        fwd = device.LoadKernel<LrnForwardArgs>(LrnKernels.Forward);
+        bwd = device.LoadKernel<LrnBackwardArgs>(LrnKernels.Backward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(io.Output.Size, new() { Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.GradOutput.View,
-            io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(io.Output.Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Dy = io.GradOutput.View, Dx = io.GradInputs[0].View,
+            Beta = io.GradInputBeta[0],
+        });
     }
 }

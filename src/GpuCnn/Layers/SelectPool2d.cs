@@ -1,7 +1,5 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Pool;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -11,29 +9,35 @@ namespace GpuCnn.Layers;
 /// </summary>
 public abstract class SelectPool2d<TSel> : Pool2d where TSel : struct, IPoolSelect
 {
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<SelectForwardArgs<TSel>>? fwd;
+    Kernel<SelectBackwardArgs<TSel>>? bwd;
 
     /// <summary>Creates the layer.</summary>
     protected SelectPool2d(int kernelSize, int? stride, int padding, bool ceilMode, string? name)
         : base(kernelSize, stride, padding, ceilMode, name) { }
 
+    /// <summary>The selection, as the kernels receive it.</summary>
+    protected virtual TSel Op => default;
+
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>>(PoolKernels.SelectForward<TSel>);
-        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(PoolKernels.SelectBackward<TSel>);
+        fwd = device.LoadKernel<SelectForwardArgs<TSel>>(PoolKernels.SelectForward);
+        bwd = device.LoadKernel<SelectBackwardArgs<TSel>>(PoolKernels.SelectBackward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(io.Output.Size, new() { Op = Op, Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.GradOutput.View,
-            io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(io.GradInputs[0].Size, new()
+        {
+            Op = Op, Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Dy = io.GradOutput.View,
+            Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+        });
     }
 }

@@ -1,8 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Elementwise;
 using GpuCnn.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -13,8 +11,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class Softmax : Layer
 {
-    Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? bwd;
+    Kernel<SoftmaxForwardArgs>? fwd;
+    Kernel<SoftmaxBackwardArgs>? bwd;
 
     /// <summary>Creates the layer.</summary>
     public Softmax(string? name = null) : base(name) { }
@@ -32,8 +30,8 @@ public sealed class Softmax : Layer
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<int, int, ArrayView<float>, ArrayView<float>>(TensorKernels.SoftmaxForward);
-        bwd = device.Load<int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(TensorKernels.SoftmaxBackward);
+        fwd = device.LoadKernel<SoftmaxForwardArgs>(TensorKernels.SoftmaxForward);
+        bwd = device.LoadKernel<SoftmaxBackwardArgs>(TensorKernels.SoftmaxBackward);
     }
 
     static (int Channels, int Plane, int Rows) Dims(Shape full)
@@ -47,7 +45,7 @@ public sealed class Softmax : Layer
     protected override void ForwardCore(LayerIO io)
     {
         var (c, plane, rows) = Dims(io.Output.Shape);
-        Device.Launch(fwd!, rows, c, plane, io.Inputs[0].View, io.Output.View);
+        fwd!.Launch(rows, new() { Channels = c, Plane = plane, X = io.Inputs[0].View, Y = io.Output.View });
     }
 
     /// <inheritdoc/>
@@ -55,6 +53,9 @@ public sealed class Softmax : Layer
     {
         if (io.GradInputs[0].IsEmpty) return;
         var (c, plane, rows) = Dims(io.Output.Shape);
-        Device.Launch(bwd!, rows, c, plane, io.Output.View, io.GradOutput.View, io.GradInputs[0].View, io.GradInputBeta[0]);
+        bwd!.Launch(rows, new()
+        {
+            Channels = c, Plane = plane, Y = io.Output.View, Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Beta = io.GradInputBeta[0],
+        });
     }
 }

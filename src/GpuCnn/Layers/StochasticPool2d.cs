@@ -1,7 +1,5 @@
 using GpuCnn.Devices;
 using GpuCnn.Kernels.Pool;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace GpuCnn.Layers;
 
@@ -12,8 +10,8 @@ namespace GpuCnn.Layers;
 /// </summary>
 public sealed class StochasticPool2d : Pool2d
 {
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, ulong, ulong, int>? fwd;
-    Action<AcceleratorStream, Index1D, int, int, PoolParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, int, float>? bwd;
+    Kernel<StochasticForwardArgs>? fwd;
+    Kernel<StochasticBackwardArgs>? bwd;
 
     /// <summary>Creates the layer; <paramref name="stride"/> defaults to <paramref name="kernelSize"/>.</summary>
     public StochasticPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, string? name = null)
@@ -28,20 +26,26 @@ public sealed class StochasticPool2d : Pool2d
     /// <inheritdoc/>
     protected override void LoadKernels(ComputeDevice device)
     {
-        fwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, ulong, ulong, int>(PoolKernels.StochasticForward);
-        bwd = device.Load<PoolParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, int, float>(PoolKernels.StochasticBackward);
+        fwd = device.LoadKernel<StochasticForwardArgs>(PoolKernels.StochasticForward);
+        bwd = device.LoadKernel<StochasticBackwardArgs>(PoolKernels.StochasticBackward);
     }
 
     /// <inheritdoc/>
     protected override void ForwardCore(LayerIO io) =>
-        Device.Launch(fwd!, io.Output.Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.Output.View,
-            RandomKey(io.Seed), io.Step, io.Training ? 1 : 0);
+        fwd!.Launch(io.Output.Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View, Key = RandomKey(io.Seed),
+            Step = io.Step, Training = io.Training ? 1 : 0,
+        });
 
     /// <inheritdoc/>
     protected override void BackwardCore(LayerIO io)
     {
         if (io.GradInputs[0].IsEmpty) return;
-        Device.Launch(bwd!, io.GradInputs[0].Size, Geometry(io.Inputs[0].Shape), io.Inputs[0].View, io.GradOutput.View,
-            io.GradInputs[0].View, RandomKey(io.Seed), io.Step, io.Training ? 1 : 0, io.GradInputBeta[0]);
+        bwd!.Launch(io.GradInputs[0].Size, new()
+        {
+            Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Dy = io.GradOutput.View, Dx = io.GradInputs[0].View,
+            Key = RandomKey(io.Seed), Step = io.Step, Training = io.Training ? 1 : 0, Beta = io.GradInputBeta[0],
+        });
     }
 }

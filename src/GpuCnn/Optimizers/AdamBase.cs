@@ -1,3 +1,4 @@
+using GpuCnn.Devices;
 using GpuCnn.Graphs;
 using GpuCnn.Kernels.Optim;
 using ILGPU;
@@ -12,11 +13,11 @@ namespace GpuCnn.Optimizers;
 public abstract class AdamBase : Optimizer
 {
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> moments = new();
-    readonly List<Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams>> kernels = new();
+    readonly List<Kernel<AdamArgs>> kernels = new();
 
     /// <summary>Validates the hyper-parameters and allocates zeroed moments on every device of the store.</summary>
     private protected AdamBase(ParameterStore store, float learningRate, float beta1, float beta2, float eps, float weightDecay,
-        bool decayBiases, Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams> kernel)
+        bool decayBiases, Action<Index1D, int, int, AdamArgs> kernel)
         : base(store, learningRate, decayBiases)
     {
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"beta1 must be in [0, 1), got {beta1}");
@@ -34,7 +35,7 @@ public abstract class AdamBase : Optimizer
             var mv = s.Device.Allocate<float>(2 * s.Length);
             mv.View.MemSetToZero(s.Device.Stream);
             moments.Add(mv);
-            kernels.Add(s.Device.Load(kernel));
+            kernels.Add(s.Device.LoadKernel(kernel));
         }
     }
 
@@ -57,7 +58,7 @@ public abstract class AdamBase : Optimizer
     public override void Step()
     {
         long t = Steps + 1;
-        var h = new AdamParams
+        var a = new AdamArgs
         {
             LearningRate = LearningRate,
             Beta1 = Beta1,
@@ -70,10 +71,13 @@ public abstract class AdamBase : Optimizer
         for (int i = 0; i < Store.Slices.Count; i++)
         {
             var s = Store.Slices[i];
-            h.DecayEnd = DecayEnd(s);
             var mv = moments[i].View;
-            s.Device.Launch(kernels[i], (int)s.TrainableLength, s.Values.View, s.Grads.View, mv.SubView(0, s.Length),
-                mv.SubView(s.Length, s.Length), h);
+            a.P = s.Values.View;
+            a.G = s.Grads.View;
+            a.M = mv.SubView(0, s.Length);
+            a.V = mv.SubView(s.Length, s.Length);
+            a.DecayEnd = DecayEnd(s);
+            kernels[i].Launch((int)s.TrainableLength, a);
         }
         Steps = t;
     }

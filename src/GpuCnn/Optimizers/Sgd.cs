@@ -1,3 +1,4 @@
+using GpuCnn.Devices;
 using GpuCnn.Graphs;
 using GpuCnn.Kernels.Optim;
 using ILGPU;
@@ -12,7 +13,7 @@ namespace GpuCnn.Optimizers;
 public sealed class Sgd : Optimizer
 {
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> velocity = new();
-    readonly List<Action<AcceleratorStream, Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int, int>> kernels = new();
+    readonly List<Kernel<SgdArgs>> kernels = new();
 
     /// <summary>Creates the optimiser.</summary>
     public Sgd(ParameterStore store, float learningRate, float momentum = 0f, float weightDecay = 0f, bool nesterov = false,
@@ -30,7 +31,7 @@ public sealed class Sgd : Optimizer
             var v = s.Device.Allocate<float>(s.Length);
             v.View.MemSetToZero(s.Device.Stream);
             velocity.Add(v);
-            kernels.Add(s.Device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int, int>(OptimKernels.Sgd));
+            kernels.Add(s.Device.LoadKernel<SgdArgs>(OptimKernels.Sgd));
         }
     }
 
@@ -53,8 +54,11 @@ public sealed class Sgd : Optimizer
         for (int i = 0; i < Store.Slices.Count; i++)
         {
             var s = Store.Slices[i];
-            s.Device.Launch(kernels[i], (int)s.TrainableLength, s.Values.View, s.Grads.View, velocity[i].View,
-                LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0, DecayEnd(s));
+            kernels[i].Launch((int)s.TrainableLength, new()
+            {
+                P = s.Values.View, G = s.Grads.View, V = velocity[i].View, LearningRate = LearningRate, Momentum = Momentum,
+                WeightDecay = WeightDecay, Nesterov = Nesterov ? 1 : 0, DecayEnd = DecayEnd(s),
+            });
         }
         Steps++;
     }

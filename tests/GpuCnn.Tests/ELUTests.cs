@@ -1,0 +1,66 @@
+using GpuCnn.Graphs;
+using GpuCnn.Kernels;
+using GpuCnn.Layers;
+using GpuCnn.Tensors;
+using GpuCnn.Tests.Infrastructure;
+using Xunit;
+
+namespace GpuCnn.Tests;
+
+/// <summary>ELU against its double reference (forward and backward) and finite differences, on every back end.</summary>
+public class ELUTests
+{
+    const float Alpha = 0.7f; // not the default, so an α that fails to reach the kernel shows
+    const int Batch = 2;
+    static readonly Shape Sample = new(3, 4, 5);
+
+    /// <summary>The double reference the shared gradient check uses for this layer.</summary>
+    [LayerReference(typeof(ELU))]
+    static double[] DoubleReference(Layer layer, double[][] x, Shape[] shapes, double[][] parameters, Reference.Mode mode) =>
+        x[0].Select(v => Forward(v, ((ELU)layer).Alpha)).ToArray();
+
+    static double Forward(double x, double alpha) => x > 0 ? x : alpha * (Math.Exp(x) - 1);
+    static double Backward(double x, double dy, double alpha) => x > 0 ? dy : dy * alpha * Math.Exp(x);
+
+    /// <summary>Seeded values of both signs with |x| ≥ 0.05, away from the kink at 0.</summary>
+    static float[] AwayFromKink(int seed, int n)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)((rng.Next(2) * 2 - 1) * (0.05 + 2.5 * rng.NextDouble()))).ToArray();
+    }
+
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Forward_and_backward_match_the_reference(string backend)
+    {
+        var dev = Backends.Get(backend);
+        using var ex = new Executor(new Sequential(Sample, new ELU(Alpha)), dev, Batch, new ExecutorOptions { InputGradients = true });
+        int n = (int)Sample.Size * Batch;
+        var x = AwayFromKink(41, n);
+        var dy = AwayFromKink(42, n);
+        ex.SetInput(x);
+        ex.Forward();
+        Close.Assert(x.Select(v => Forward(v, Alpha)).ToList(), ex.GetOutput(), 1e-6, 1e-5, "ELU forward");
+        ex.SetOutputGradient(dy);
+        ex.Backward();
+        Close.Assert(x.Select((v, i) => Backward(v, dy[i], Alpha)).ToList(), ex.GetInputGradient(0), 1e-6, 1e-5, "ELU backward");
+    }
+
+    [GradientCheck(typeof(ELU))]
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Gradient_check(string backend)
+    {
+        const int seed = 77;
+        // GradCheck draws the inputs first from Random(seed): none may lie within a finite-difference step of the kink.
+        Assert.All(GradCheck.RandomFloats(new Random(seed), (int)Sample.Size * Batch, 1.0), v => Assert.True(Math.Abs(v) > 1e-3, $"input {v} at the kink"));
+        GradCheck.Layer(Backends.Get(backend), new ELU(Alpha), Batch, new[] { Sample }, seed);
+    }
+
+    [Fact]
+    public void Alpha_defaults_to_pytorch_and_must_be_non_negative_and_finite()
+    {
+        Assert.Equal(1f, new ELU().Alpha);
+        Assert.Equal(FusedActivation.Elu(Alpha), new ELU(Alpha).Epilogue);
+        foreach (float bad in new[] { -0.5f, float.NaN, float.NegativeInfinity })
+            Assert.Contains("ELU", Assert.Throws<ArgumentException>(() => new ELU(bad)).Message);
+    }
+}
