@@ -156,6 +156,51 @@ public class ExecutorTests
     /// <summary>The yardstick launch: touches nothing.</summary>
     static void WideKernel(ILGPU.Index1D t, int n, int chunk, WideArgs a) { }
 
+    /// <summary>
+    /// An executor for another batch size shares the parameters: in eval mode every row's output, and its loss, is
+    /// the same at batch 3 as at batch 5 (batch normalisation uses running statistics, dropout is off).
+    /// </summary>
+    [Fact]
+    public void Other_batch_sizes_share_parameters_and_give_the_same_rows_in_eval_mode()
+    {
+        var g = new Sequential(new Shape(2, 8, 8),
+            new Conv2d(2, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Dropout(0.5f),
+            new Flatten(), new Linear(64, 6), new ReLU(), new Linear(6, 3));
+        using var ex = new Executor(g, Backends.Get("cpu"), 5, new ExecutorOptions { Seed = 2 });
+        ex.Parameters.Initialize(4);
+        var x = GradCheck.RandomFloats(new Random(8), 5 * 128, 1);
+        int[] labels = { 2, 0, 1, 1, 2 };
+        // A training step first, so the running statistics are not their initial values.
+        ex.SetInput(x);
+        ex.SetLabels(labels);
+        ex.Forward();
+        ex.ComputeLoss();
+        ex.Backward();
+        ex.ReadStatistics();
+
+        var small = ex.ForBatchSize(3);
+        Assert.Same(small, ex.ForBatchSize(3));
+        Assert.Same(ex, ex.ForBatchSize(5));
+        Assert.Same(ex.Parameters, small.Parameters);
+        Assert.Equal(3, small.BatchSize);
+        ex.TrainingMode = false;
+        small.TrainingMode = false;
+        ex.SetInput(x);
+        ex.SetLabels(labels);
+        ex.Forward();
+        ex.ComputeLoss();
+        var five = ex.GetOutput();
+        var fiveRows = ex.GetRowLosses();
+        small.SetInput(x.AsSpan(0, 3 * 128));
+        small.SetLabels(labels.AsSpan(0, 3));
+        small.Forward();
+        small.ComputeLoss();
+        Assert.Equal(five.Take(3 * 3), small.GetOutput());
+        Assert.Equal(fiveRows.Take(3), small.GetRowLosses());
+        Assert.Equal(3, small.ReadStatistics().Count);
+        Assert.Equal(5, ex.ReadStatistics().Count);
+    }
+
     [Fact]
     public void Bad_input_shapes_name_the_layer_and_both_shapes()
     {

@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace GpuCnn.Graphs;
 
 /// <summary>What a planned buffer holds.</summary>
@@ -48,16 +50,17 @@ public sealed class Plan
         Graph = graph;
         BatchSize = batchSize;
         Options = options;
-        Order = order;
-        Buffers = buffers;
-        Steps = steps;
+        Order = Array.AsReadOnly(order.ToArray());
+        Output = graph.Output;
+        Buffers = Array.AsReadOnly(buffers.ToArray());
+        Steps = Array.AsReadOnly(steps.ToArray());
         LossIndex = lossStep;
-        ArenaSizes = arenaSizes;
-        Inputs = inputs;
-        this.activations = activations;
-        this.gradients = gradients;
-        Fused = fused;
-        Transfers = transfers;
+        ArenaSizes = Array.AsReadOnly(arenaSizes.ToArray());
+        Inputs = Array.AsReadOnly(inputs.ToArray());
+        this.activations = new ReadOnlyDictionary<Node, int>(activations.ToDictionary());
+        this.gradients = new ReadOnlyDictionary<int, int>(gradients.ToDictionary());
+        Fused = new ReadOnlyDictionary<Node, Node>(fused.ToDictionary());
+        Transfers = Array.AsReadOnly(transfers.ToArray());
     }
 
     /// <summary>The graph.</summary>
@@ -68,8 +71,8 @@ public sealed class Plan
     public ExecutorOptions Options { get; }
     /// <summary>The nodes the output depends on, in topological order.</summary>
     public IReadOnlyList<Node> Order { get; }
-    /// <summary>The graph's output node.</summary>
-    public Node Output => Graph.Output;
+    /// <summary>The graph's output node when planned.</summary>
+    public Node Output { get; }
     /// <summary>Every buffer; steps name them by index into this list.</summary>
     public IReadOnlyList<PlanBuffer> Buffers { get; }
     /// <summary>The steps in execution order: forward ones before <see cref="LossIndex"/>, backward ones after it.</summary>

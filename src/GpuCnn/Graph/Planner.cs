@@ -42,7 +42,7 @@ public static class Planner
         readonly List<Slot> slots = new();
         readonly List<PlanStep> steps = new();
         readonly Dictionary<Node, int> act = new();
-        readonly Dictionary<Node, int[]> inputsOf = new();
+        readonly Dictionary<Node, IReadOnlyList<int>> inputsOf = new();
         readonly Dictionary<(int Of, int Device), int> mirrors = new(); // never removed from: enumerates in creation order
         readonly HashSet<int> written = new(); // gradients some step has written, in execution order
 
@@ -115,7 +115,7 @@ public static class Planner
             {
                 long size = n.Shape.Size * batch;
                 if (n.IsInput) { act[n] = NewSlot(n.Name, n.Device, size, BufferRole.Activation); continue; }
-                var ins = n.Inputs.Select(i => Resolve(i, n.Device)).ToArray();
+                var ins = Array.AsReadOnly(n.Inputs.Select(i => Resolve(i, n.Device)).ToArray());
                 inputsOf[n] = ins;
                 if (fused.ContainsKey(n)) { act[n] = ins[0]; continue; } // the producer already wrote f(·) here
                 act[n] = n.Layer!.IsAlias ? ins[0] : NewSlot(n.Name, n.Device, size, BufferRole.Activation);
@@ -167,11 +167,11 @@ public static class Planner
         {
             var ins = inputsOf[n];
             var grads = ins.Select(GradOf).ToArray();
-            var betas = new float[ins.Length];
+            var betas = new float[ins.Count];
             for (int k = 0; k < betas.Length; k++)
                 // A fused activation's input gradient is its own output gradient: masked in place, never accumulated.
                 if (grads[k] is int g) betas[k] = written.Add(g) || inPlace ? 0f : 1f;
-            return new PlannedBackward(n, ins, act[n], slots[act[n]].Grad, grads, betas, inPlace);
+            return new PlannedBackward(n, ins, act[n], slots[act[n]].Grad, Array.AsReadOnly(grads), Array.AsReadOnly(betas), inPlace);
         }
 
         Plan Finish(int lossIndex, Dictionary<Node, Node> fused)
@@ -196,10 +196,9 @@ public static class Planner
                 arenas[d] = MemoryPlanner.Plan(slots.Where(s => s.Device == d).Select(s => s.Buffer).ToList());
             var buffers = slots.Select(s => new PlanBuffer(s.Buffer.Name, s.Device, s.Buffer.Offset, s.Buffer.Size, s.Buffer.First, s.Buffer.Last, s.Role)).ToArray();
             var planInputs = inputs.Select(n => new PlanInput(n, act[n], GradOf(act[n]),
-                mirrors.Values.Where(m => slots[m].HostFed && slots[m].MirrorOf == act[n]).Prepend(act[n]).ToArray())).ToArray();
+                Array.AsReadOnly(mirrors.Values.Where(m => slots[m].HostFed && slots[m].MirrorOf == act[n]).Prepend(act[n]).ToArray()))).ToArray();
             var gradients = Enumerable.Range(0, slots.Count).Where(i => slots[i].Grad >= 0).ToDictionary(i => i, i => slots[i].Grad);
-            return new Plan(graph, batch, options, order, buffers, steps.ToArray(), lossIndex, arenas, planInputs,
-                new Dictionary<Node, int>(act), gradients, fused,
+            return new Plan(graph, batch, options, order, buffers, steps, lossIndex, arenas, planInputs, act, gradients, fused,
                 steps.Select(st => st.Crossing(buffers, devices)).OfType<Transfer>().ToArray());
         }
     }
