@@ -241,8 +241,8 @@ public static class CommandLine
                         $"(without reuse {ex.UnplannedActivationBytes / 1024.0:F0} KiB)");
             foreach (var d in devices.Where(d => d.Gemm.Preference != GemmKernel.Auto)) o.WriteLine(GemmLine(d));
             if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
-            long crossing = ex.TransferBytesPerStep.Sum(t => t.Bytes);
-            if (devices.Count > 1) o.WriteLine($"placement: {ex.TransferBytesPerStep.Count} transfers, {crossing:N0} bytes cross devices per step");
+            long crossing = ex.Transfers.Sum(t => t.Bytes);
+            if (devices.Count > 1) o.WriteLine($"placement: {ex.Transfers.Count} transfers, {crossing:N0} bytes cross devices per step");
             int lastEpoch = trainer.LastEpoch(train.Count);
             var results = trainer.Fit(train, test, new ProgressPrinter(o), r =>
                 o.WriteLine($"epoch {r.Epoch}/{lastEpoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}% | " +
@@ -277,7 +277,7 @@ public static class CommandLine
                     ["test_accuracy"] = last.TestAccuracy, ["images_per_second"] = imgs, ["seconds"] = seconds,
                     ["steps"] = results.Sum(r => r.Steps), ["peak_activation_bytes"] = ex.PeakActivationBytes,
                     ["bytes_transferred_per_step"] = crossing,
-                    ["transfers"] = ex.TransferBytesPerStep.Select(t => new Dictionary<string, object?>
+                    ["transfers"] = ex.Transfers.Select(t => new Dictionary<string, object?>
                     {
                         ["tensor"] = t.Tensor, ["from"] = t.From, ["to"] = t.To, ["direction"] = t.Backward ? "backward" : "forward", ["bytes"] = t.Bytes,
                     }).ToList(),
@@ -405,7 +405,7 @@ public static class CommandLine
                     ["batch_size"] = batch, ["image_size"] = size, ["steps"] = steps, ["warmup"] = warmup, ["seconds"] = secs,
                     ["ms_per_step"] = secs / steps * 1000, ["images_per_second"] = ips, ["peak_activation_bytes"] = ex.PeakActivationBytes,
                     ["device_memory_bytes"] = deviceMemory,
-                    ["bytes_transferred_per_step"] = ex.TransferBytesPerStep.Sum(t => t.Bytes),
+                    ["bytes_transferred_per_step"] = ex.Transfers.Sum(t => t.Bytes),
                     ["gemm"] = devices.Select(GemmLine).ToList(),
                     ["gemm_choices"] = devices.SelectMany(d => d.Gemm.Choices.Select(kv => $"{d.Id} {kv.Key}: {kv.Value}")).ToList(),
                     ["fused_activations"] = fuse, ["cuda_graph"] = cudaGraph, ["cuda_graph_replays"] = trainer.CudaGraphReplays,

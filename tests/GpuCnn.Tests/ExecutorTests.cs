@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using ILGPU.Runtime;
 using GpuCnn.Graphs;
+using GpuCnn.Kernels.Loss;
 using GpuCnn.Layers;
 using GpuCnn.Models;
 using GpuCnn.Optimizers;
@@ -47,7 +49,7 @@ public class ExecutorTests
         foreach (bool training in new[] { true, false })
         {
             using var ex = new Executor(LeNet5.Build(), dev, 8, new ExecutorOptions { Training = training });
-            var plan = ex.Plan;
+            var plan = ex.Plan.Buffers;
             for (int i = 0; i < plan.Count; i++)
                 for (int j = i + 1; j < plan.Count; j++)
                 {
@@ -122,14 +124,18 @@ public class ExecutorTests
         }
         Assert.Equal(pool, dev.PoolAllocations);
 
-        // ILGPU's CPU launcher allocates per launch, more for kernels with more arguments (measured: 104 B for Fill,
-        // 240 B for the convolution's 9 arguments). Bound the step by bare launches of the widest kernel in it, plus
-        // the two uploads; anything the executor itself allocated per step would show on top.
-        var conv = dev.Load<GpuCnn.Kernels.Conv.ConvParams, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, int, ILGPU.ArrayView<float>>(
-            GpuCnn.Kernels.Conv.ConvKernels.Forward);
+        // ILGPU's CPU launcher allocates per launch, more for wider arguments (a typed launch boxes its argument
+        // struct). Bound the step by bare typed launches as wide as the widest kernel in it (a convolution's views and
+        // prepared geometry), plus the two uploads; anything the executor itself allocated per step would show on top.
+        var kernel = dev.LoadKernel<WideArgs>(WideKernel);
         using var buf = dev.Accelerator.Allocate1D<float>(16);
-        var p = new GpuCnn.Kernels.Conv.ConvParams { N = 1, C = 1, H = 1, W = 1, K = 1, OH = 1, OW = 1, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
-        void Bare() => dev.Launch(conv, 1, p, buf.View, buf.View, buf.View, 0, buf.View);
+        using var lab = dev.Accelerator.Allocate1D<int>(1);
+        var loss = new SoftmaxCrossEntropyArgs
+        {
+            Classes = 1, Logits = buf.View, Labels = lab.View, Loss = buf.View, Correct = buf.View, DLogits = buf.View, Scale = 1f,
+        };
+        var args = new WideArgs { A = loss, B = loss, C = loss };
+        void Bare() => kernel.Launch(1, args);
         for (int i = 0; i < 10; i++) Bare();
         dev.Synchronize();
         long bare = GC.GetAllocatedBytesForCurrentThread();
@@ -137,7 +143,62 @@ public class ExecutorTests
         dev.Synchronize();
         double perLaunch = (GC.GetAllocatedBytesForCurrentThread() - bare) / 200.0;
         Assert.True(perStep <= launchesPerStep * perLaunch + 1024,
-            $"a warm step allocated {perStep} B for {launchesPerStep} launches; a bare 9-argument launch allocates {perLaunch:F0} B");
+            $"a warm step allocated {perStep} B for {launchesPerStep} launches; a bare launch of {Marshal.SizeOf<WideArgs>()} B of arguments allocates {perLaunch:F0} B");
+    }
+
+    /// <summary>An argument struct about as wide as a convolution's (its views and prepared geometry): 15 views, 6 scalars.</summary>
+    public struct WideArgs
+    {
+        /// <summary>Filler.</summary>
+        public SoftmaxCrossEntropyArgs A, B, C;
+    }
+
+    /// <summary>The yardstick launch: touches nothing.</summary>
+    static void WideKernel(ILGPU.Index1D t, int n, int chunk, WideArgs a) { }
+
+    /// <summary>
+    /// An executor for another batch size shares the parameters: in eval mode every row's output, and its loss, is
+    /// the same at batch 3 as at batch 5 (batch normalisation uses running statistics, dropout is off).
+    /// </summary>
+    [Fact]
+    public void Other_batch_sizes_share_parameters_and_give_the_same_rows_in_eval_mode()
+    {
+        var g = new Sequential(new Shape(2, 8, 8),
+            new Conv2d(2, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Dropout(0.5f),
+            new Flatten(), new Linear(64, 6), new ReLU(), new Linear(6, 3));
+        using var ex = new Executor(g, Backends.Get("cpu"), 5, new ExecutorOptions { Seed = 2 });
+        ex.Parameters.Initialize(4);
+        var x = GradCheck.RandomFloats(new Random(8), 5 * 128, 1);
+        int[] labels = { 2, 0, 1, 1, 2 };
+        // A training step first, so the running statistics are not their initial values.
+        ex.SetInput(x);
+        ex.SetLabels(labels);
+        ex.Forward();
+        ex.ComputeLoss();
+        ex.Backward();
+        ex.ReadStatistics();
+
+        var small = ex.ForBatchSize(3);
+        Assert.Same(small, ex.ForBatchSize(3));
+        Assert.Same(ex, ex.ForBatchSize(5));
+        Assert.Same(ex.Parameters, small.Parameters);
+        Assert.Equal(3, small.BatchSize);
+        ex.TrainingMode = false;
+        small.TrainingMode = false;
+        ex.SetInput(x);
+        ex.SetLabels(labels);
+        ex.Forward();
+        ex.ComputeLoss();
+        var five = ex.GetOutput();
+        var fiveRows = ex.GetRowLosses();
+        small.SetInput(x.AsSpan(0, 3 * 128));
+        small.SetLabels(labels.AsSpan(0, 3));
+        small.Forward();
+        small.ComputeLoss();
+        Assert.Equal(five.Take(3 * 3), small.GetOutput());
+        Assert.Equal(fiveRows.Take(3), small.GetRowLosses());
+        Assert.Equal(3, small.ReadStatistics().Count);
+        Assert.Equal(5, ex.ReadStatistics().Count);
     }
 
     [Fact]
@@ -217,7 +278,7 @@ public class ExecutorTests
         }
         var two = Train(split, new[] { d0, d1 }, out var l2);
         using (var ex = new Executor(split, new[] { d0, d1 }, 4))
-            Assert.NotEmpty(ex.TransferBytesPerStep);
+            Assert.NotEmpty(ex.Transfers);
         Assert.Equal(l1, l2);
         for (int i = 0; i < single.Count; i++) Assert.Equal(single[i], two[i]);
     }

@@ -30,7 +30,7 @@ public class ModelParallelTests
             losses.Add(l / n);
         }
         return (losses, g.Parameters.Where(p => p.Trainable).Select(p => ex.Parameters.GetGrad(p)).ToList(),
-            ex.TransferBytesPerStep.Sum(t => t.Bytes));
+            ex.Transfers.Sum(t => t.Bytes));
     }
 
     /// <summary>
@@ -60,7 +60,7 @@ public class ModelParallelTests
         var g = ModelZoo.Create("alexnet-2tower", 10, 64);
         Placement.Towers(g, 2);
         using var ex = new Executor(g, new[] { Backends.Get("cpu"), Backends.SecondCpu }, 2);
-        var forward = ex.TransferBytesPerStep.Where(t => !t.Backward).Select(t => $"{t.Tensor} -> {t.To}").OrderBy(s => s).ToList();
+        var forward = ex.Transfers.Where(t => !t.Backward).Select(t => $"{t.Tensor} -> {t.To}").OrderBy(s => s).ToList();
         // Only into conv3 (pool2), fc6 (pool5, which flatten aliases), fc7 and fc8. The image is uploaded from the host
         // to both towers' devices, so it never crosses between them.
         Assert.Equal(new[]
@@ -68,13 +68,13 @@ public class ModelParallelTests
             "drop6a -> cpu:1", "drop6b -> cpu:0", "drop7b -> cpu:0",
             "pool2a -> cpu:1", "pool2b -> cpu:0", "pool5a -> cpu:1", "pool5b -> cpu:0",
         }, forward);
-        Assert.Contains(ex.Plan, b => b.Name == "input" && b.Device == 0);
-        Assert.Contains(ex.Plan, b => b.Name == "input@1" && b.Device == 1);
+        Assert.Contains(ex.Plan.Buffers, b => b.Name == "input" && b.Device == 0);
+        Assert.Contains(ex.Plan.Buffers, b => b.Name == "input@1" && b.Device == 1);
         // Every activation that crosses sends its gradient back the same way.
-        var backward = ex.TransferBytesPerStep.Where(t => t.Backward).Select(t => $"{t.Tensor} -> {t.From}").OrderBy(s => s).ToList();
+        var backward = ex.Transfers.Where(t => t.Backward).Select(t => $"{t.Tensor} -> {t.From}").OrderBy(s => s).ToList();
         Assert.Equal(forward, backward);
-        Assert.All(ex.TransferBytesPerStep.Where(t => t.Backward), t =>
-            Assert.Equal(ex.TransferBytesPerStep.Single(f => !f.Backward && f.Tensor == t.Tensor).Bytes, t.Bytes));
+        Assert.All(ex.Transfers.Where(t => t.Backward), t =>
+            Assert.Equal(ex.Transfers.Single(f => !f.Backward && f.Tensor == t.Tensor).Bytes, t.Bytes));
     }
 
     [Fact]

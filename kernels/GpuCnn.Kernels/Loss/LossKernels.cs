@@ -3,6 +3,40 @@ using ILGPU.Algorithms;
 
 namespace GpuCnn.Kernels.Loss;
 
+/// <summary>Arguments of <see cref="LossKernels.SoftmaxCrossEntropy"/> (one row of logits per element of n).</summary>
+public struct SoftmaxCrossEntropyArgs
+{
+    /// <summary>Classes per row.</summary>
+    public int Classes;
+    /// <summary>Logits z[B, C].</summary>
+    public ArrayView<float> Logits;
+    /// <summary>Label per row; &lt; 0 marks a padding row.</summary>
+    public ArrayView<int> Labels;
+    /// <summary>Per-row loss (written).</summary>
+    public ArrayView<float> Loss;
+    /// <summary>Per-row correctness, 1 where argmax equals the label (written).</summary>
+    public ArrayView<float> Correct;
+    /// <summary>Gradient of the scaled loss with respect to the logits (written).</summary>
+    public ArrayView<float> DLogits;
+    /// <summary>Scale of the gradient: 1 / valid rows for a mean.</summary>
+    public float Scale;
+}
+
+/// <summary>Arguments of <see cref="LossKernels.AccumulateStats"/>.</summary>
+public struct LossStatsArgs
+{
+    /// <summary>Rows of the batch.</summary>
+    public int Rows;
+    /// <summary>Per-row loss.</summary>
+    public ArrayView<float> Loss;
+    /// <summary>Per-row correctness.</summary>
+    public ArrayView<float> Correct;
+    /// <summary>Per-row label; rows with a label &lt; 0 are skipped.</summary>
+    public ArrayView<int> Labels;
+    /// <summary>Running sums: loss, correct count, valid count.</summary>
+    public ArrayView<double> Stats;
+}
+
 /// <summary>
 /// Softmax cross-entropy over logits z[B, C] with integer labels, fused forward and backward (one row per iteration):
 /// p = softmax(z), loss_b = −log p[label_b] = logΣexp(z) − z[label],
@@ -12,20 +46,21 @@ namespace GpuCnn.Kernels.Loss;
 public static class LossKernels
 {
     /// <summary>Writes per-row loss, per-row correctness (argmax == label) and the logits' gradient.</summary>
-    public static void SoftmaxCrossEntropy(Index1D t, int n, int chunk, int classes,
-        ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss, ArrayView<float> correct,
-        ArrayView<float> dlogits, float scale)
+    public static void SoftmaxCrossEntropy(Index1D t, int n, int chunk, SoftmaxCrossEntropyArgs a)
     {
+        int classes = a.Classes;
+        var logits = a.Logits;
+        var dlogits = a.DLogits;
         int end = Chunk.End(t, chunk, n);
         for (int b = Chunk.Start(t, chunk); b < end; b++)
         {
             int row = b * classes;
-            int label = labels[b];
+            int label = a.Labels[b];
             if (label < 0 || label >= classes)
             {
                 for (int c = 0; c < classes; c++) dlogits[row + c] = 0f;
-                loss[b] = 0f;
-                correct[b] = 0f;
+                a.Loss[b] = 0f;
+                a.Correct[b] = 0f;
                 continue;
             }
             float max = logits[row];
@@ -38,35 +73,34 @@ public static class LossKernels
             float sum = 0f;
             for (int c = 0; c < classes; c++) sum += XMath.Exp(logits[row + c] - max);
             float logSum = XMath.Log(sum);
-            loss[b] = logSum - (logits[row + label] - max);
-            correct[b] = arg == label ? 1f : 0f;
+            a.Loss[b] = logSum - (logits[row + label] - max);
+            a.Correct[b] = arg == label ? 1f : 0f;
             float inv = 1f / sum;
             for (int c = 0; c < classes; c++)
             {
                 float pc = XMath.Exp(logits[row + c] - max) * inv;
-                dlogits[row + c] = scale * (c == label ? pc - 1f : pc);
+                dlogits[row + c] = a.Scale * (c == label ? pc - 1f : pc);
             }
         }
     }
 
     /// <summary>
-    /// Adds a batch's summed loss, correct count and valid count to stats[0..2]. One thread (n = 1): the batch is
-    /// small, and accumulating on the device keeps the host from synchronising every step.
+    /// Adds a batch's summed loss, correct count and valid count to stats[0..2]. Launched over n = 1 (one thread):
+    /// the batch is small, and accumulating on the device keeps the host from synchronising every step.
     /// </summary>
-    public static void AccumulateStats(Index1D t, int rows, ArrayView<float> loss, ArrayView<float> correct,
-        ArrayView<int> labels, ArrayView<double> stats)
+    public static void AccumulateStats(Index1D t, int n, int chunk, LossStatsArgs a)
     {
         if (t.X != 0) return;
         double l = 0, c = 0, v = 0;
-        for (int b = 0; b < rows; b++)
+        for (int b = 0; b < a.Rows; b++)
         {
-            if (labels[b] < 0) continue;
-            l += loss[b];
-            c += correct[b];
+            if (a.Labels[b] < 0) continue;
+            l += a.Loss[b];
+            c += a.Correct[b];
             v += 1;
         }
-        stats[0] += l;
-        stats[1] += c;
-        stats[2] += v;
+        a.Stats[0] += l;
+        a.Stats[1] += c;
+        a.Stats[2] += v;
     }
 }
