@@ -133,6 +133,11 @@ internal sealed class CuBlasFamily : IGemmFamily
             });
     }
 
+    Kernel<Im2ColArgs> Im2Col => im2col ??= device.LoadKernel<Im2ColArgs>(LoweringKernels.Im2Col);
+
+    Kernel<BatchToChannelMajorArgs> ToChannelMajor =>
+        toChannelMajor ??= device.LoadKernel<BatchToChannelMajorArgs>(LoweringKernels.BatchToChannelMajor);
+
     void RunLowered(in GemmProduct product, in GemmOperands o)
     {
         var p = product.Conv;
@@ -140,15 +145,13 @@ internal sealed class CuBlasFamily : IGemmFamily
         long colLength = (long)p.G * rows * np;
         if (colLength > int.MaxValue)
             throw new InvalidOperationException($"{product.Owner}: the im2col matrix of {colLength:N0} values exceeds one buffer; use a smaller batch or --gemm auto");
-        im2col ??= device.LoadKernel<Im2ColArgs>(LoweringKernels.Im2Col);
-        toChannelMajor ??= device.LoadKernel<BatchToChannelMajorArgs>(LoweringKernels.BatchToChannelMajor);
         switch (product.Operation)
         {
             case GemmOperation.ConvForward: // A = w, B = x
             {
                 var col = device.Rent(colLength);
                 var t = device.Rent((long)p.K * np);
-                im2col.Launch((int)colLength, new() { P = p, X = o.B, Col = col.View });
+                Im2Col.Launch((int)colLength, new() { P = p, X = o.B, Col = col.View });
                 for (int g = 0; g < p.G; g++)
                     Sgemm(false, false, kg, np, rows, 1f, o.A.SubView((long)g * kg * rows, (long)kg * rows), rows,
                         col.View.SubView((long)g * rows * np, (long)rows * np), np, 0f, t.View.SubView((long)g * kg * np, (long)kg * np), np);
@@ -166,7 +169,7 @@ internal sealed class CuBlasFamily : IGemmFamily
             {
                 var dyT = device.Rent((long)p.K * np);
                 var colGrad = device.Rent(colLength);
-                toChannelMajor.Launch(p.K * np, new() { Batch = p.ByN, Channels = p.K, Plane = p.ByOutPlane, Src = o.B, Dst = dyT.View });
+                ToChannelMajor.Launch(p.K * np, new() { Batch = p.ByN, Channels = p.K, Plane = p.ByOutPlane, Src = o.B, Dst = dyT.View });
                 for (int g = 0; g < p.G; g++)
                     Sgemm(true, false, rows, np, kg, 1f, o.A.SubView((long)g * kg * rows, (long)kg * rows), rows,
                         dyT.View.SubView((long)g * kg * np, (long)kg * np), np, 0f, colGrad.View.SubView((long)g * rows * np, (long)rows * np), np);
@@ -180,8 +183,8 @@ internal sealed class CuBlasFamily : IGemmFamily
             {
                 var col = device.Rent(colLength);
                 var dyT = device.Rent((long)p.K * np);
-                im2col.Launch((int)colLength, new() { P = p, X = o.B, Col = col.View });
-                toChannelMajor.Launch(p.K * np, new() { Batch = p.ByN, Channels = p.K, Plane = p.ByOutPlane, Src = o.A, Dst = dyT.View });
+                Im2Col.Launch((int)colLength, new() { P = p, X = o.B, Col = col.View });
+                ToChannelMajor.Launch(p.K * np, new() { Batch = p.ByN, Channels = p.K, Plane = p.ByOutPlane, Src = o.A, Dst = dyT.View });
                 for (int g = 0; g < p.G; g++)
                     Sgemm(false, true, kg, rows, np, 1f, dyT.View.SubView((long)g * kg * np, (long)kg * np), np,
                         col.View.SubView((long)g * rows * np, (long)rows * np), np, product.Beta, o.C.SubView((long)g * kg * rows, (long)kg * rows), rows);
