@@ -15,9 +15,13 @@ namespace GpuCnn.Perf.Experimental;
 public static class Gemm01Vec4Kernels
 {
     /// <summary>128×128 tile, 8×8 outputs per thread, Float4 shared-memory reads.</summary>
-    public static void Tile128V4<TA, TB, TC>(TA a, TB b, TC c, GemmShape s)
+    public static void Tile128V4<TA, TB, TC>(TiledGemmArgs<TA, TB, TC> args)
         where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
     {
+        TA a = args.A;
+        TB b = args.B;
+        TC c = args.C;
+        GemmShape s = args.Shape;
         // Float4 storage keeps every row 16-byte aligned; the loaders store scalars through a float view.
         var sa4 = SharedMemory.Allocate<Float4>(528);
         var sb4 = SharedMemory.Allocate<Float4>(528);
@@ -233,9 +237,13 @@ public static class Gemm01Vec4Kernels
     }
 
     /// <summary>64×64 tile, 4×4 outputs per thread, Float4 shared-memory reads.</summary>
-    public static void Tile64V4<TA, TB, TC>(TA a, TB b, TC c, GemmShape s)
+    public static void Tile64V4<TA, TB, TC>(TiledGemmArgs<TA, TB, TC> args)
         where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
     {
+        TA a = args.A;
+        TB b = args.B;
+        TC c = args.C;
+        GemmShape s = args.Shape;
         // Float4 storage keeps every row 16-byte aligned; the loaders store scalars through a float view.
         var sa4 = SharedMemory.Allocate<Float4>(272);
         var sb4 = SharedMemory.Allocate<Float4>(272);

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using GpuCnn.Devices;
+using GpuCnn.Kernels;
 using GpuCnn.Kernels.Conv;
 using GpuCnn.Kernels.Gemm;
 using ILGPU;
@@ -19,16 +20,16 @@ public class KernelBenchmarks
 
     ComputeDevice dev = null!;
     MemoryBuffer1D<float, Stride1D.Dense> x = null!, w = null!, b = null!, y = null!, ga = null!, gb = null!, gc = null!;
-    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> convFwd = null!;
-    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> convData = null!, convFilter = null!;
-    Action<AcceleratorStream, Index1D, int, int, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> gemm = null!;
+    Kernel<ConvForwardArgs> convFwd = null!, pointwiseFwd = null!;
+    Kernel<ConvDataGradArgs> convData = null!;
+    Kernel<ConvFilterGradArgs> convFilter = null!;
+    Kernel<GemmArgs> gemm = null!;
     ConvParams conv, pw;
     GemmParams gp;
     BlockedGemmParams bgp, bconv;
     MemoryBuffer1D<float, Stride1D.Dense> col = null!;
-    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>> im2colRows = null!;
+    Kernel<Im2ColArgs> im2colRows = null!;
     MemoryBuffer1D<float, Stride1D.Dense> px = null!, pwW = null!, py = null!;
-    Action<AcceleratorStream, Index1D, int, int, ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> pointwiseFwd = null!;
 
     /// <summary>Device spec (set GPUCNN_BENCH_DEVICE to choose; default: the best device).</summary>
     public static string DeviceSpec => Environment.GetEnvironmentVariable("GPUCNN_BENCH_DEVICE") ?? "auto";
@@ -60,16 +61,16 @@ public class KernelBenchmarks
         gb = dev.Accelerator.Allocate1D(R((long)s * s));
         gc = dev.Accelerator.Allocate1D(R((long)s * s));
         gp = new GemmParams { M = s, N = s, K = s, Lda = s, Ldb = s, Ldc = s, Alpha = 1, Beta = 0 };
-        convFwd = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(ConvKernels.Forward);
-        convData = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardData);
-        convFilter = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ConvKernels.BackwardFilter);
-        gemm = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
+        convFwd = dev.LoadKernel<ConvForwardArgs>(ConvKernels.Forward);
+        convData = dev.LoadKernel<ConvDataGradArgs>(ConvKernels.BackwardData);
+        convFilter = dev.LoadKernel<ConvFilterGradArgs>(ConvKernels.BackwardFilter);
+        gemm = dev.LoadKernel<GemmArgs>(GemmKernels.Gemm);
         // GoogLeNet inception3a's 3×3 reduce: a 1×1 convolution 192→96 on 28×28, batch 8.
         pw = new ConvParams { N = 8, C = 192, H = 28, W = 28, K = 96, OH = 28, OW = 28, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
         px = dev.Accelerator.Allocate1D(R(8L * 192 * 784));
         pwW = dev.Accelerator.Allocate1D(R(96 * 192));
         py = dev.Accelerator.Allocate1D(R(8L * 96 * 784));
-        pointwiseFwd = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(ConvKernels.PointwiseForward);
+        pointwiseFwd = dev.LoadKernel<ConvForwardArgs>(ConvKernels.PointwiseForward);
         Flops[nameof(Conv1x1GeneralKernel)] = Flops[nameof(Conv1x1PointwiseKernel)] = 2.0 * 8 * 96 * 784 * 192;
         double convFlops = 2.0 * Batch * 16 * 100 * 6 * 25;
         Flops[nameof(ConvForward)] = convFlops;
@@ -80,11 +81,11 @@ public class KernelBenchmarks
         // The blocked path of the same conv2 forward, as Conv2d runs it: im2col by rows, then W·col stored as NCHW.
         Flops[nameof(ConvForwardBlocked)] = convFlops;
         col = dev.Accelerator.Allocate1D<float>(150L * Batch * 100);
-        im2colRows = dev.Load<ConvParams, ArrayView<float>, ArrayView<float>>(LoweringKernels.Im2ColRows);
+        im2colRows = dev.LoadKernel<Im2ColArgs>(LoweringKernels.Im2ColRows);
         bconv = new BlockedGemmParams
         {
             M = 16, N = Batch * 100, K = 150, G = 1, AStepM = 150, AStepK = 1, BStepK = Batch * 100, BStepN = 1, BSegN = 100,
-            CStepM = 100, CSegN = 1600, Alpha = 1, BiasMode = 2,
+            CStepM = 100, CSegN = 1600, Alpha = 1, BiasMode = BiasMode.PerRow,
         }.Prepare(100);
     }
 
@@ -92,7 +93,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void ConvForward()
     {
-        dev.Launch(convFwd, Batch * 1600, conv, x.View, w.View, b.View, 1, y.View);
+        convFwd.Launch(Batch * 1600, new() { P = conv, X = x.View, W = w.View, Bias = b.View, BiasMode = BiasMode.PerRow, Y = y.View });
         dev.Synchronize();
     }
 
@@ -100,7 +101,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void ConvBackwardData()
     {
-        dev.Launch(convData, Batch * 6 * 196, conv, y.View, w.View, x.View, 0f);
+        convData.Launch(Batch * 6 * 196, new() { P = conv, Dy = y.View, W = w.View, Dx = x.View });
         dev.Synchronize();
     }
 
@@ -108,7 +109,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void ConvBackwardFilter()
     {
-        dev.Launch(convFilter, 16 * 6 * 25, conv, x.View, y.View, w.View, 0f);
+        convFilter.Launch(16 * 6 * 25, new() { P = conv, X = x.View, Dy = y.View, Dw = w.View });
         dev.Synchronize();
     }
 
@@ -116,7 +117,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void Conv1x1GeneralKernel()
     {
-        dev.Launch(convFwd, 8 * 96 * 784, pw, px.View, pwW.View, b.View, 0, py.View);
+        convFwd.Launch(8 * 96 * 784, new() { P = pw, X = px.View, W = pwW.View, Y = py.View });
         dev.Synchronize();
     }
 
@@ -124,7 +125,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void Conv1x1PointwiseKernel()
     {
-        dev.Launch(pointwiseFwd, 8 * 96 * 784, pw, px.View, pwW.View, b.View, 0, py.View);
+        pointwiseFwd.Launch(8 * 96 * 784, new() { P = pw, X = px.View, W = pwW.View, Y = py.View });
         dev.Synchronize();
     }
 
@@ -132,7 +133,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void Sgemm()
     {
-        dev.Launch(gemm, GemmSize * GemmSize, gp, ga.View, gb.View, gb.View, 0, gc.View);
+        gemm.Launch(GemmSize * GemmSize, new() { P = gp, A = ga.View, B = gb.View, C = gc.View });
         dev.Synchronize();
     }
 
@@ -140,8 +141,8 @@ public class KernelBenchmarks
     [Benchmark]
     public void ConvForwardBlocked()
     {
-        dev.Launch(im2colRows, 150 * Batch * 10, conv, x.View, col.View);
-        dev.Gemm.LaunchBlocked(bconv, w.View, col.View, b.View, y.View);
+        im2colRows.Launch(150 * Batch * 10, new() { P = conv, X = x.View, Col = col.View });
+        dev.Gemm.LaunchBlocked(new BlockedGemmArgs { P = bconv, A = w.View, B = col.View, Bias = b.View, C = y.View });
         dev.Synchronize();
     }
 
@@ -149,7 +150,7 @@ public class KernelBenchmarks
     [Benchmark]
     public void SgemmBlocked()
     {
-        dev.Gemm.LaunchBlocked(bgp, ga.View, gb.View, gb.View, gc.View);
+        dev.Gemm.LaunchBlocked(new BlockedGemmArgs { P = bgp, A = ga.View, B = gb.View, C = gc.View });
         dev.Synchronize();
     }
 

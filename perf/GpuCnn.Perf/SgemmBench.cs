@@ -35,28 +35,31 @@ public static class SgemmBench
         // Setup (e.g. cuBLAS's math mode) runs once before a family is validated and timed, never inside the timing.
         var families = new List<(string Name, Action? Setup, Action Run)>();
         var p = new GemmParams { M = n, N = n, K = n, Lda = n, Ldb = n, Ldc = n, Alpha = 1, Beta = 0 };
-        var direct = dev.Load<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(GemmKernels.Gemm);
+        var direct = dev.LoadKernel<GemmArgs>(GemmKernels.Gemm);
         if (n <= 2048 || dev.Kind == DeviceKind.Cpu)
-            families.Add(("direct", null, () => dev.Launch(direct, n * n, p, da.View, db.View, dc.View, 0, dc.View)));
+            families.Add(("direct", null, () => direct.Launch(n * n, new() { P = p, A = da.View, B = db.View, C = dc.View })));
         // The register-blocked kernel: the CPU accelerator's choice; whether it has a place on a GPU is measured here.
         var bp = new BlockedGemmParams { M = n, N = n, K = n, G = 1, AStepM = n, AStepK = 1, BStepK = n, BStepN = 1, CStepM = n, Alpha = 1 }.Prepare();
-        families.Add(("blocked", null, () => dev.Gemm.LaunchBlocked(bp, da.View, db.View, dc.View, dc.View)));
+        families.Add(("blocked", null, () => dev.Gemm.LaunchBlocked(new BlockedGemmArgs { P = bp, A = da.View, B = db.View, C = dc.View })));
         if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
-            foreach (var kind in new[] { GemmKernel.Tile64, GemmKernel.Tile128 })
-                families.Add((kind.ToString().ToLowerInvariant(), null, () => dev.Gemm.Launch(kind,
+            foreach (var kind in new[] { GemmFamily.Tile64, GemmFamily.Tile128 })
+                families.Add((kind.ToString().ToLowerInvariant(), null, () => dev.Gemm.LaunchTiled(kind,
                     new DenseA { V = da.View, Ld = n }, new DenseB { V = db.View, Ld = n },
-                    new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n))));
+                    new DenseC { V = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n))));
         if (dev.Accelerator.MaxNumThreadsPerGroup >= TiledGemmKernels.GroupSize)
         {
             // Experiment 01 (perf/GpuCnn.Experimental/Gemm01Vec4.cs): the tiled kernels with Float4 shared-memory reads.
-            foreach (var (name, tile, kernel) in new (string, int, Action<DenseA, DenseB, DenseC, GemmShape>)[]
+            foreach (var (name, tile, kernel) in new (string, int, Action<TiledGemmArgs<DenseA, DenseB, DenseC>>)[]
                 { ("exp01-v4-64", 64, Experimental.Gemm01Vec4Kernels.Tile64V4), ("exp01-v4-128", 128, Experimental.Gemm01Vec4Kernels.Tile128V4) })
             {
-                var raw = dev.LoadGrouped(kernel);
+                var k = dev.LoadGroupedKernel(kernel);
                 var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (n + tile - 1) / tile, 1), new Index3D(TiledGemmKernels.GroupSize, 1, 1));
-                var (a4, b4, c4, s4) = (new DenseA { V = da.View, Ld = n }, new DenseB { V = db.View, Ld = n },
-                    new DenseC { V = dc.View, Bias = dc.View, Ld = n, Alpha = 1 }, GemmEngine.Shape(n, n, n));
-                families.Add((name, null, () => dev.LaunchGrouped(raw, config, a4, b4, c4, s4)));
+                var v4 = new TiledGemmArgs<DenseA, DenseB, DenseC>
+                {
+                    A = new DenseA { V = da.View, Ld = n }, B = new DenseB { V = db.View, Ld = n },
+                    C = new DenseC { V = dc.View, Ld = n, Alpha = 1 }, Shape = GemmEngine.Shape(n, n, n),
+                };
+                families.Add((name, null, () => k.Launch(config, v4)));
             }
         }
         else

@@ -48,14 +48,14 @@ public static class CommandLine
 
     static readonly HashSet<string> Flags = new() { "profile", "help", "augment", "nesterov", "no-decay-bias", "tf32", "no-fuse", "cuda-graph" };
 
-    /// <summary>One line on the GEMM kernels a device uses, including why cuBLAS was not used when it was asked for.</summary>
+    /// <summary>One line on the GEMM families a device uses, including why cuBLAS was not used when it was asked for.</summary>
     static string GemmLine(ComputeDevice d)
     {
         var g = d.Gemm;
-        string mode = g.Preference == GemmKernel.CuBlas && g.CuBlasReady()
+        string mode = g.Preference == GemmFamily.CuBlas && g.CuBlasReady()
             ? $"cublas {g.CuBlasVersion}{(g.Tf32 ? " (tf32)" : " (fp32)")}{(CuBlasLibrary.LoadedName is { } n ? $" from {n}" : "")}"
             : g.Preference.ToString().ToLowerInvariant();
-        string problem = g.Preference == GemmKernel.CuBlas && g.CuBlasProblem is { } p ? $"; {p}" : "";
+        string problem = g.Preference == GemmFamily.CuBlas && g.CuBlasProblem is { } p ? $"; {p}" : "";
         var counts = g.Choices.Values.GroupBy(v => v).Select(x => $"{x.Key.ToString().ToLowerInvariant()} x{x.Count()}");
         // GPUs time the candidates; the CPU accelerator chooses by the size of each product without timing.
         string how = d.Kind == DeviceKind.Cpu && !g.TuneOnCpu ? "chosen by size" : "tuned";
@@ -174,11 +174,11 @@ public static class CommandLine
         Placement.Apply(graph, placement ?? "single", specs.Length);
         string? gemmName = a.String("gemm");
         bool tf32 = a.Has("tf32");
-        GemmKernel gemm;
+        GemmFamily gemm;
         try { gemm = GemmEngine.Parse(gemmName); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (tf32 && gemmName is null) gemm = GemmKernel.CuBlas; // TF32 exists only on cuBLAS's tensor-core path
-        if (tf32 && gemm != GemmKernel.CuBlas)
+        if (tf32 && gemmName is null) gemm = GemmFamily.CuBlas; // TF32 exists only on cuBLAS's tensor-core path
+        if (tf32 && gemm != GemmFamily.CuBlas)
             throw new UsageException("--tf32 needs --gemm cublas: the ILGPU kernels compute in fp32");
         var devices = new List<ComputeDevice>();
         foreach (var spec in specs)
@@ -239,7 +239,7 @@ public static class CommandLine
             var ex = trainer.Executor;
             o.WriteLine($"model: {graph.Name}, {graph.ParameterCount:N0} parameters, planned activation memory {ex.PeakActivationBytes / 1024.0:F0} KiB " +
                         $"(without reuse {ex.UnplannedActivationBytes / 1024.0:F0} KiB)");
-            foreach (var d in devices.Where(d => d.Gemm.Preference != GemmKernel.Auto)) o.WriteLine(GemmLine(d));
+            foreach (var d in devices.Where(d => d.Gemm.Preference != GemmFamily.Auto)) o.WriteLine(GemmLine(d));
             if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
             long crossing = ex.Transfers.Sum(t => t.Bytes);
             if (devices.Count > 1) o.WriteLine($"placement: {ex.Transfers.Count} transfers, {crossing:N0} bytes cross devices per step");

@@ -1,4 +1,5 @@
 using GpuCnn.Devices;
+using GpuCnn.Kernels;
 using GpuCnn.Kernels.Gemm;
 using GpuCnn.Layers;
 using GpuCnn.Tensors;
@@ -15,7 +16,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class BlockedGemmTests
 {
-    static ComputeDevice Device(string backend) => Backends.Tiled(backend, GemmKernel.Blocked);
+    static ComputeDevice Device(string backend) => Backends.Tiled(backend, GemmFamily.Blocked);
 
     /// <summary>
     /// Runs <paramref name="p"/>, with each tile height, on buffers laid out by its strides and compares every value of C's buffer with a double
@@ -49,15 +50,15 @@ public class BlockedGemmTests
                 {
                     double acc = 0;
                     for (int k = 0; k < p.K; k++) acc += (double)a[A(g, m, k)] * b[B(g, k, n)];
-                    double v = p.Alpha * acc + (p.BiasMode == 1 ? bias[n] : p.BiasMode == 2 ? bias[g * p.M + m] : 0)
+                    double v = p.Alpha * acc + (p.BiasMode == BiasMode.PerColumn ? bias[n] : p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0)
                         + (p.Beta != 0 ? p.Beta * c[C(g, m, n)] : 0);
-                    expect[C(g, m, n)] = p.Relu != 0 ? Math.Max(0, v) : v;
+                    expect[C(g, m, n)] = p.Activation.IsEnabled ? Math.Max(0, v) : v;
                 }
         using var da = dev.Accelerator.Allocate1D(a);
         using var db = dev.Accelerator.Allocate1D(b);
         using var dc = dev.Accelerator.Allocate1D(c);
         using var dbias = dev.Accelerator.Allocate1D(bias);
-        dev.Gemm.LaunchBlocked(p, da.View, db.View, dbias.View, dc.View);
+        dev.Gemm.LaunchBlocked(new BlockedGemmArgs { P = p, A = da.View, B = db.View, Bias = dbias.View, C = dc.View });
         Close.Assert(expect, dc.GetAsArray1D(), 1e-5, 1e-5, what);
     }
 
@@ -73,25 +74,26 @@ public class BlockedGemmTests
         foreach (int tb in new[] { 0, 1 })
         {
             int lda = (ta != 0 ? m : k) + 1, ldb = (tb != 0 ? k : n) + 2, ldc = n + 3;
-            int biasMode = (ta + 2 * tb) % 3;
+            var biasMode = (BiasMode)((ta + 2 * tb) % 3);
             var p = new BlockedGemmParams
             {
                 M = m, N = n, K = k, G = g,
                 AStepM = ta != 0 ? 1 : lda, AStepK = ta != 0 ? lda : 1, AStrideG = (ta != 0 ? k : m) * lda,
                 BStepK = tb != 0 ? 1 : ldb, BStepN = tb != 0 ? ldb : 1, BStrideG = (tb != 0 ? n : k) * ldb,
-                CStepM = ldc, CStrideG = m * ldc, Alpha = 0.75f, Beta = -0.5f, BiasMode = biasMode, Relu = ta,
+                CStepM = ldc, CStrideG = m * ldc, Alpha = 0.75f, Beta = -0.5f, BiasMode = biasMode,
+                Activation = ta != 0 ? FusedActivation.Relu : default,
             };
             MatchesReference(dev, p, 0, $"blocked transA={ta} transB={tb} bias={biasMode} relu={ta}", seed++);
         }
         // Tall enough for two 16-row tiles and a ragged third (what Prepare picks by itself).
-        var tall = new BlockedGemmParams { M = 37, N = 11, K = 21, G = 1, AStepM = 21, AStepK = 1, BStepK = 11, BStepN = 1, CStepM = 11, Alpha = 1, BiasMode = 2 };
+        var tall = new BlockedGemmParams { M = 37, N = 11, K = 21, G = 1, AStepM = 21, AStepK = 1, BStepK = 11, BStepN = 1, CStepM = 11, Alpha = 1, BiasMode = BiasMode.PerRow };
         Assert.Equal(BlockedGemmKernels.TallTileM, tall.Prepare().TileRows);
         Assert.Equal(BlockedGemmKernels.TileM, (tall with { M = 15 }).Prepare().TileRows);
         MatchesReference(dev, tall, 0, "37 rows", seed);
         var dense = new BlockedGemmParams { M = 5, N = 8, K = 3, G = 1, AStepM = 3, AStepK = 1, BStepK = 8, BStepN = 1, CStepM = 8, Alpha = 1 }.Prepare();
         using var nan = dev.Accelerator.Allocate1D(Enumerable.Repeat(float.NaN, 40).ToArray());
         using var ones = dev.Accelerator.Allocate1D(Enumerable.Repeat(1f, 40).ToArray());
-        dev.Gemm.LaunchBlocked(dense, ones.View, ones.View, ones.View, nan.View);
+        dev.Gemm.LaunchBlocked(new BlockedGemmArgs { P = dense, A = ones.View, B = ones.View, C = nan.View });
         Assert.All(nan.GetAsArray1D(), v => Assert.Equal(3f, v));
     }
 
@@ -107,11 +109,11 @@ public class BlockedGemmTests
             M = 6, N = 15, K = 10, G = 2, KSeg = 4,
             AStepM = 4, AStepK = 1, ASegK = 30, AStrideG = 100,
             BStepK = 5, BStepN = 1, BSegK = 23, BSegN = 90, BStrideG = 300,
-            CStepM = 5, CSegN = 33, CStrideG = 110, Alpha = 1, Beta = 0.25f, BiasMode = 2, Relu = 1,
+            CStepM = 5, CSegN = 33, CStrideG = 110, Alpha = 1, Beta = 0.25f, BiasMode = BiasMode.PerRow, Activation = FusedActivation.Relu,
         };
         MatchesReference(dev, p, 5, "segmented n and k", 7);
         // Transposed B inside segments (the filter gradient's colᵀ): unit step along k, a row per column.
-        var q = p with { BStepK = 1, BStepN = 11, BSegK = 5, BSegN = 0, BStrideG = 200, CStepM = 16, CSegN = 0, BiasMode = 1, Relu = 0, Beta = 0 };
+        var q = p with { BStepK = 1, BStepN = 11, BSegK = 5, BSegN = 0, BStrideG = 200, CStepM = 16, CSegN = 0, BiasMode = BiasMode.PerColumn, Activation = default, Beta = 0 };
         MatchesReference(dev, q, 0, "segmented k, transposed B", 8);
     }
 
@@ -184,15 +186,20 @@ public class BlockedGemmTests
     public void Cpu_auto_takes_the_blocked_kernel_for_large_products_without_timing()
     {
         using var dev = DeviceManager.Open("cpu");
-        Skip.If(dev.Gemm.Preference != GemmKernel.Auto, "GPUCNN_GEMM forces a kernel family for this run");
-        Action<GemmKernel, ArrayView<float>> mustNotTime = (_, _) => throw new InvalidOperationException("must not time");
-        Assert.Equal(GemmKernel.Direct, dev.Gemm.Choose("small", 1, mustNotTime, GemmEngine.CpuBlockedMacs - 1));
-        Assert.Equal(GemmKernel.Blocked, dev.Gemm.Choose("large", 1, mustNotTime, GemmEngine.CpuBlockedMacs));
+        Skip.If(dev.Gemm.Preference != GemmFamily.Auto, "GPUCNN_GEMM forces a kernel family for this run");
+        // 27·133·73 = 2¹⁸ − 1 and 64³ = 2¹⁸ multiply-adds. Default operands: a timing run would fail on them.
+        var small = GemmProduct.Dense(GemmOperation.LinearForward, 27, 133, 73, false, true, 73, 73, 133);
+        var large = GemmProduct.Dense(GemmOperation.LinearForward, 64, 64, 64, false, true, 64, 64, 64);
+        Assert.Equal(GemmEngine.CpuBlockedMacs - 1, small.MultiplyAdds);
+        Assert.Equal(GemmEngine.CpuBlockedMacs, large.MultiplyAdds);
+        Assert.Equal(GemmFamily.Direct, dev.Gemm.Choose(small, default));
+        Assert.Equal(GemmFamily.Blocked, dev.Gemm.Choose(large, default));
+        Assert.Empty(dev.Gemm.Timings);
         // LeNet-5's second convolution on 2 images (480,000 multiply-adds): all three products take the blocked
         // kernel, and pass the gradient check there.
         GradCheck.Layer(dev, new Conv2d(6, 16, 5), 2, new Shape(6, 14, 14));
         var conv = dev.Gemm.Choices.Where(kv => kv.Key.StartsWith("conv.", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, conv.Count);
-        Assert.All(conv, kv => Assert.Equal(GemmKernel.Blocked, kv.Value));
+        Assert.All(conv, kv => Assert.Equal(GemmFamily.Blocked, kv.Value));
     }
 }

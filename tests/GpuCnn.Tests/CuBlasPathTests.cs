@@ -44,10 +44,13 @@ public class CuBlasPathTests
     public void Cpu_without_stand_in_falls_back_to_own_kernels_with_a_reason()
     {
         using var dev = DeviceManager.Open("cpu");
-        dev.Gemm.Preference = GemmKernel.CuBlas;
+        dev.Gemm.Preference = GemmFamily.CuBlas;
         Assert.False(dev.Gemm.CuBlasReady());
         Assert.Contains("CUDA", dev.Gemm.CuBlasProblem);
-        Assert.Equal(GemmKernel.Direct, dev.Gemm.Choose("k", 1, (_, _) => throw new InvalidOperationException("must not time")));
+        // Default operands: a timing run would fail on them, so the fallback must choose without timing.
+        var small = GemmProduct.Dense(GemmOperation.LinearForward, 1, 1, 1, false, true, 1, 1, 1);
+        Assert.Equal(GemmFamily.Direct, dev.Gemm.Choose(small, default));
+        Assert.Empty(dev.Gemm.Timings);
         // And a layer still computes correctly on the fallback.
         GradCheck.Layer(dev, new Conv2d(2, 3, 3), 2, new Shape(2, 5, 5));
     }

@@ -26,7 +26,7 @@ public class ExperimentalKernelTests
 
     static readonly Lazy<ComputeDevice> GroupedCpu = new(DeviceManager.OpenGroupedCpu);
 
-    static Action<DenseA, DenseB, DenseC, GemmShape> Kernel(string name) => name switch
+    static Action<TiledGemmArgs<DenseA, DenseB, DenseC>> Kernel(string name) => name switch
     {
         "Tile64V4" => Gemm01Vec4Kernels.Tile64V4,
         "Tile128V4" => Gemm01Vec4Kernels.Tile128V4,
@@ -40,10 +40,10 @@ public class ExperimentalKernelTests
         // class's own, so its launches never wait behind another test class's.
         var dev = backend == "cpu" ? GroupedCpu.Value : Backends.Get(backend);
         int tile = kernel == "Tile64V4" ? 64 : 128;
-        var raw = dev.LoadGrouped(Kernel(kernel));
+        var k = dev.LoadGroupedKernel(Kernel(kernel));
         TiledGemmTests.DenseMatchesDoubleReference(dev, kernel, (a, b, c, s) =>
-            dev.LaunchGrouped(raw, new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Batches * s.Splits),
-                new Index3D(TiledGemmKernels.GroupSize, 1, 1)), a, b, c, s));
+            k.Launch(new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Batches * s.Splits),
+                new Index3D(TiledGemmKernels.GroupSize, 1, 1)), new() { A = a, B = b, C = c, Shape = s }));
     }
 
     [Theory]

@@ -31,26 +31,25 @@ public struct ConvImageB : IGemmB
     }
 }
 
-/// <summary>Forward C operand: writes y[n, g·Kg+co, oy, ox] = acc + bias (ReLU optional).</summary>
+/// <summary>Forward C operand: writes y[n, g·Kg+co, oy, ox] = act(acc + bias).</summary>
 public struct ConvOutputC : IGemmC
 {
     /// <summary>Output y, NKHW.</summary>
     public ArrayView<float> Y;
-    /// <summary>Bias per output channel, read when HasBias is 1.</summary>
+    /// <summary>Bias per output channel, read only when <see cref="BiasMode"/> is PerRow.</summary>
     public ArrayView<float> Bias;
     /// <summary>Geometry.</summary>
     public ConvParams P;
-    /// <summary>1 adds the bias.</summary>
-    public int HasBias;
-    /// <summary>1 applies max(0, ·) last.</summary>
-    public int Relu;
+    /// <summary>PerRow (per output channel) or None.</summary>
+    public BiasMode BiasMode;
+    /// <summary>Applied last.</summary>
+    public FusedActivation Activation;
     /// <inheritdoc/>
     public readonly void Store(int g, int split, int m, int n, float acc)
     {
         int img = P.ByOutPlane.Div(n), pix = P.ByOutPlane.Mod(n, img), k = g * P.Kg + m;
-        float v = HasBias != 0 ? acc + Bias[k] : acc;
-        if (Relu != 0 && v < 0f) v = 0f;
-        Y[(img * P.K + k) * P.ByOutPlane.D + pix] = v;
+        float v = BiasMode != BiasMode.None ? acc + Bias[k] : acc;
+        Y[(img * P.K + k) * P.ByOutPlane.D + pix] = Activation.Apply(v);
     }
 }
 

@@ -3,6 +3,65 @@ using ILGPU;
 namespace GpuCnn.Kernels.Conv;
 
 /// <summary>
+/// Arguments of <see cref="ConvKernels.Forward"/> and <see cref="ConvKernels.PointwiseForward"/>:
+/// y = act(bias + w ⋆ x).
+/// </summary>
+public struct ConvForwardArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public ConvParams P;
+    /// <summary>Input x (NCHW) and weights w (K × C/G × KH × KW).</summary>
+    public ArrayView<float> X, W;
+    /// <summary>Bias per output channel, read only when <see cref="BiasMode"/> is PerRow.</summary>
+    public ArrayView<float> Bias;
+    /// <summary>PerRow (per output channel) or None.</summary>
+    public BiasMode BiasMode;
+    /// <summary>Applied last (an activation fused into the convolution).</summary>
+    public FusedActivation Activation;
+    /// <summary>Output y (NKHW).</summary>
+    public ArrayView<float> Y;
+}
+
+/// <summary>Arguments of <see cref="ConvKernels.BackwardData"/> and <see cref="ConvKernels.PointwiseBackwardData"/>.</summary>
+public struct ConvDataGradArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public ConvParams P;
+    /// <summary>Output gradient dy and weights w.</summary>
+    public ArrayView<float> Dy, W;
+    /// <summary>Input gradient dx.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>Scale of the old dx; 0 overwrites.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="ConvKernels.BackwardFilter"/> and <see cref="ConvKernels.PointwiseBackwardFilter"/>.</summary>
+public struct ConvFilterGradArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public ConvParams P;
+    /// <summary>Input x and output gradient dy.</summary>
+    public ArrayView<float> X, Dy;
+    /// <summary>Weight gradient dw.</summary>
+    public ArrayView<float> Dw;
+    /// <summary>Scale of the old dw; 0 overwrites.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="ConvKernels.BackwardBias"/>.</summary>
+public struct ConvBiasGradArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public ConvParams P;
+    /// <summary>Output gradient dy.</summary>
+    public ArrayView<float> Dy;
+    /// <summary>Bias gradient db.</summary>
+    public ArrayView<float> Db;
+    /// <summary>Scale of the old db; 0 overwrites.</summary>
+    public float Beta;
+}
+
+/// <summary>
 /// Direct 2-D convolution (cross-correlation, as in PyTorch) with stride, padding, dilation and groups.
 /// <para>Forward: y[n,k,oy,ox] = b[k] + Σ_{c∈g(k), ky, kx} w[k, c-c0, ky, kx] · x[n, c, oy·SH−PH+ky·DH, ox·SW−PW+kx·DW]
 /// (zero outside the input).</para>
@@ -16,14 +75,12 @@ namespace GpuCnn.Kernels.Conv;
 /// </summary>
 public static class ConvKernels
 {
-    /// <summary>
-    /// Forward pass; one output element per loop iteration. <paramref name="epilogue"/>: bit 1 adds the bias, bit 2
-    /// applies ReLU (an activation fused into the convolution).
-    /// </summary>
-    public static void Forward(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
+    /// <summary>Forward pass; one output element per loop iteration, n = N·K·OH·OW.</summary>
+    public static void Forward(Index1D t, int n, int chunk, ConvForwardArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, w = a.W, b = a.Bias, y = a.Y;
         int cpg = p.Cg;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
@@ -31,7 +88,7 @@ public static class ConvKernels
             int q = p.ByOH.DivRem(r, out int oy);
             int nn = p.ByK.DivRem(q, out int k);
             int c0 = p.ByKg.Div(k) * cpg;
-            float acc = (epilogue & 1) != 0 ? b[k] : 0f;
+            float acc = a.BiasMode != BiasMode.None ? b[k] : 0f;
             int iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
             // Kernel taps that land inside the input; clipping once keeps the inner loop free of bounds tests.
             int kyLo = CeilDivNonNeg(-iy0, p.ByDH), kyHi = FloorDivClamp(p.H - 1 - iy0, p.ByDH, p.KH - 1);
@@ -48,15 +105,17 @@ public static class ConvKernels
                         acc += w[wRow + kx] * x[xRow + kx * p.DW];
                 }
             }
-            y[o] = (epilogue & 2) != 0 && acc < 0f ? 0f : acc;
+            y[o] = a.Activation.Apply(acc);
         }
     }
 
-    /// <summary>Gradient with respect to the input; one input element per loop iteration.</summary>
-    public static void BackwardData(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, float beta)
+    /// <summary>Gradient with respect to the input; one input element per loop iteration, n = N·C·H·W.</summary>
+    public static void BackwardData(Index1D t, int n, int chunk, ConvDataGradArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> dy = a.Dy, w = a.W, dx = a.Dx;
+        float beta = a.Beta;
         int cpg = p.Cg, kpg = p.Kg;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -103,27 +162,30 @@ public static class ConvKernels
     /// Pointwise (1×1, stride 1, no padding) convolution forward, a channel-mixing matrix product per pixel:
     /// y[n,k,s] = b[k] + Σ_c w[k,c] · x[n,c0+c,s]. No tap loops and no bounds tests.
     /// </summary>
-    public static void PointwiseForward(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int epilogue, ArrayView<float> y)
+    public static void PointwiseForward(Index1D t, int n, int chunk, ConvForwardArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, w = a.W, b = a.Bias, y = a.Y;
         int cpg = p.Cg, plane = p.H * p.W;
         for (int o = Chunk.Start(t, chunk); o < end; o++)
         {
             int r = p.ByPlane.DivRem(o, out int s);
             int nn = p.ByK.DivRem(r, out int k);
             int xi = (nn * p.C + p.ByKg.Div(k) * cpg) * plane + s, wi = k * cpg;
-            float acc = (epilogue & 1) != 0 ? b[k] : 0f;
+            float acc = a.BiasMode != BiasMode.None ? b[k] : 0f;
             for (int c = 0; c < cpg; c++, xi += plane) acc += w[wi + c] * x[xi];
-            y[o] = (epilogue & 2) != 0 && acc < 0f ? 0f : acc;
+            y[o] = a.Activation.Apply(acc);
         }
     }
 
     /// <summary>Pointwise convolution data gradient: dx[n,c,s] = Σ_k w[k,c−c0] · dy[n,k,s] over the group's k.</summary>
-    public static void PointwiseBackwardData(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, float beta)
+    public static void PointwiseBackwardData(Index1D t, int n, int chunk, ConvDataGradArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> dy = a.Dy, w = a.W, dx = a.Dx;
+        float beta = a.Beta;
         int cpg = p.Cg, kpg = p.Kg, plane = p.H * p.W;
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
@@ -138,10 +200,12 @@ public static class ConvKernels
     }
 
     /// <summary>Pointwise convolution filter gradient: dw[k,c] = Σ_{n,s} dy[n,k,s] · x[n,c0+c,s].</summary>
-    public static void PointwiseBackwardFilter(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, float beta)
+    public static void PointwiseBackwardFilter(Index1D t, int n, int chunk, ConvFilterGradArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, dy = a.Dy, dw = a.Dw;
+        float beta = a.Beta;
         int cpg = p.Cg, plane = p.H * p.W;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
@@ -169,10 +233,12 @@ public static class ConvKernels
     static int CeilDivNonNeg(int a, FastDiv b) => a <= 0 ? 0 : b.Div(a + b.D - 1);
 
     /// <summary>Gradient with respect to the filters (K × C/G × KH × KW); one weight per loop iteration.</summary>
-    public static void BackwardFilter(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, float beta)
+    public static void BackwardFilter(Index1D t, int n, int chunk, ConvFilterGradArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, dy = a.Dy, dw = a.Dw;
+        float beta = a.Beta;
         int cpg = p.Cg;
         for (int j = Chunk.Start(t, chunk); j < end; j++)
         {
@@ -202,10 +268,12 @@ public static class ConvKernels
     }
 
     /// <summary>Gradient with respect to the bias: the sum of dy over batch and space, one channel per iteration.</summary>
-    public static void BackwardBias(Index1D t, int n, int chunk, ConvParams p,
-        ArrayView<float> dy, ArrayView<float> db, float beta)
+    public static void BackwardBias(Index1D t, int n, int chunk, ConvBiasGradArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> dy = a.Dy, db = a.Db;
+        float beta = a.Beta;
         int plane = p.OH * p.OW;
         for (int k = Chunk.Start(t, chunk); k < end; k++)
         {

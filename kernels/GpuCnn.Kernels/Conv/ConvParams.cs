@@ -20,14 +20,9 @@ public struct ConvParams
     /// <summary>Groups: input channel c belongs to group c / (C/G), output channel k to k / (K/G).</summary>
     public int G;
 
-    /// <summary>Input channels per group.</summary>
-    public readonly int CPerGroup => C / G;
-    /// <summary>Output channels per group.</summary>
-    public readonly int KPerGroup => K / G;
-
     // Filled by Prepare() for the implicit-GEMM operands (ConvGemmOperands.cs), whose loaders and epilogues would
     // otherwise divide several times per element: GPUs have no integer divide instruction.
-    /// <summary>C/G and K/G, precomputed.</summary>
+    /// <summary>Input channels per group (C/G) and output channels per group (K/G), set by <see cref="Prepare"/>.</summary>
     public int Cg, Kg;
     /// <summary>Division by KH·KW, KW, OH·OW, OW, H·W, W, SH and SW.</summary>
     public FastDiv ByTaps, ByKW, ByOutPlane, ByOW, ByPlane, ByW, BySH, BySW;

@@ -2,6 +2,62 @@ using ILGPU;
 
 namespace GpuCnn.Kernels.Conv;
 
+/// <summary>Arguments of <see cref="LoweringKernels.Im2Col"/> and <see cref="LoweringKernels.Im2ColRows"/>.</summary>
+public struct Im2ColArgs
+{
+    /// <summary>Prepared geometry (N may be a chunk of the batch).</summary>
+    public ConvParams P;
+    /// <summary>Input x, NCHW.</summary>
+    public ArrayView<float> X;
+    /// <summary>The lowered matrix [G][C/G·KH·KW][N·OH·OW].</summary>
+    public ArrayView<float> Col;
+}
+
+/// <summary>Arguments of <see cref="LoweringKernels.Col2Im"/>.</summary>
+public struct Col2ImArgs
+{
+    /// <summary>Prepared geometry.</summary>
+    public ConvParams P;
+    /// <summary>Gradient of the lowered matrix.</summary>
+    public ArrayView<float> ColGrad;
+    /// <summary>Input gradient dx, NCHW.</summary>
+    public ArrayView<float> Dx;
+    /// <summary>Scale of the old dx; 0 overwrites.</summary>
+    public float Beta;
+}
+
+/// <summary>Arguments of <see cref="LoweringKernels.BatchToChannelMajor"/>: NKP to KNP.</summary>
+public struct BatchToChannelMajorArgs
+{
+    /// <summary>Division by N, the batch size.</summary>
+    public FastDiv Batch;
+    /// <summary>K, the channels.</summary>
+    public int Channels;
+    /// <summary>Division by P, the pixels per plane.</summary>
+    public FastDiv Plane;
+    /// <summary>Source [N][K][P] and destination [K][N][P].</summary>
+    public ArrayView<float> Src, Dst;
+}
+
+/// <summary>Arguments of <see cref="LoweringKernels.ChannelToBatchMajor"/>: KNP to NKP, with the forward epilogue.</summary>
+public struct ChannelToBatchMajorArgs
+{
+    /// <summary>N, the batch size.</summary>
+    public int Batch;
+    /// <summary>Division by K, the channels.</summary>
+    public FastDiv Channels;
+    /// <summary>Division by P, the pixels per plane.</summary>
+    public FastDiv Plane;
+    /// <summary>Source [K][N][P] and destination [N][K][P].</summary>
+    public ArrayView<float> Src, Dst;
+    /// <summary>Bias per channel, read only when <see cref="BiasMode"/> is PerRow.</summary>
+    public ArrayView<float> Bias;
+    /// <summary>PerRow (per channel, a row of the lowered product) or None.</summary>
+    public BiasMode BiasMode;
+    /// <summary>Applied last.</summary>
+    public FusedActivation Activation;
+}
+
 /// <summary>
 /// Explicit lowering of convolution to dense GEMMs for an external GEMM library (cuBLAS), over the whole batch at
 /// once, never per image. With rows = C/G·KH·KW and NP = N·OH·OW:
@@ -16,9 +72,11 @@ namespace GpuCnn.Kernels.Conv;
 public static class LoweringKernels
 {
     /// <summary>col[(g·rows + row)·NP + img·P + pix] = x at tap row of output pixel pix (0 in the padding); n = G·rows·NP.</summary>
-    public static void Im2Col(Index1D t, int n, int chunk, ConvParams p, ArrayView<float> x, ArrayView<float> col)
+    public static void Im2Col(Index1D t, int n, int chunk, Im2ColArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, col = a.Col;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int gr = p.ByColumns.Div(e), j = p.ByColumns.Mod(e, gr), g = p.ByRows.Div(gr), row = p.ByRows.Mod(gr, g);
@@ -33,9 +91,11 @@ public static class LoweringKernels
     /// accelerator's lowering (about ten times faster there); a GPU would rather have one value per thread, whose
     /// writes coalesce. n = G·rows·N·OH.
     /// </summary>
-    public static void Im2ColRows(Index1D t, int n, int chunk, ConvParams p, ArrayView<float> x, ArrayView<float> col)
+    public static void Im2ColRows(Index1D t, int n, int chunk, Im2ColArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> x = a.X, col = a.Col;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int r = p.ByOH.DivRem(e, out int oy);
@@ -61,9 +121,12 @@ public static class LoweringKernels
     /// The adjoint of <see cref="Im2Col"/>, as a gather: dx[img, c, y, x] = Σ over taps that read it of
     /// colGrad[(g·rows + ci·KH·KW + r)·NP + img·P + oy·OW + ox], + beta·dx (beta 0 overwrites); n = N·C·H·W.
     /// </summary>
-    public static void Col2Im(Index1D t, int n, int chunk, ConvParams p, ArrayView<float> colGrad, ArrayView<float> dx, float beta)
+    public static void Col2Im(Index1D t, int n, int chunk, Col2ImArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = a.P;
+        ArrayView<float> colGrad = a.ColGrad, dx = a.Dx;
+        float beta = a.Beta;
         int plane = p.ByOutPlane.D, np = p.ByColumns.D, taps = p.ByTaps.D, rows = p.ByRows.D;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
@@ -92,10 +155,12 @@ public static class LoweringKernels
     }
 
     /// <summary>dst[(k·N + img)·P + pix] = src[(img·K + k)·P + pix]: NKP to KNP; n = N·K·P.</summary>
-    public static void BatchToChannelMajor(Index1D t, int n, int chunk, FastDiv batch, int channels, FastDiv plane,
-        ArrayView<float> src, ArrayView<float> dst)
+    public static void BatchToChannelMajor(Index1D t, int n, int chunk, BatchToChannelMajorArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        FastDiv batch = a.Batch, plane = a.Plane;
+        int channels = a.Channels;
+        ArrayView<float> src = a.Src, dst = a.Dst;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int r = plane.Div(e), pix = plane.Mod(e, r), k = batch.Div(r), img = batch.Mod(r, k);
@@ -103,20 +168,19 @@ public static class LoweringKernels
         }
     }
 
-    /// <summary>
-    /// dst[(img·K + k)·P + pix] = src[(k·N + img)·P + pix]: KNP to NKP; n = N·K·P. <paramref name="epilogue"/>:
-    /// bit 1 adds bias[k], bit 2 applies ReLU.
-    /// </summary>
-    public static void ChannelToBatchMajor(Index1D t, int n, int chunk, int batch, FastDiv channels, FastDiv plane,
-        ArrayView<float> src, ArrayView<float> dst, ArrayView<float> bias, int epilogue)
+    /// <summary>dst[(img·K + k)·P + pix] = act(src[(k·N + img)·P + pix] + bias[k]): KNP to NKP; n = N·K·P.</summary>
+    public static void ChannelToBatchMajor(Index1D t, int n, int chunk, ChannelToBatchMajorArgs a)
     {
         int end = Chunk.End(t, chunk, n);
+        FastDiv channels = a.Channels, plane = a.Plane;
+        int batch = a.Batch;
+        ArrayView<float> src = a.Src, dst = a.Dst, bias = a.Bias;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int r = plane.Div(e), pix = plane.Mod(e, r), img = channels.Div(r), k = channels.Mod(r, img);
             float v = src[(k * batch + img) * plane.D + pix];
-            if ((epilogue & 1) != 0) v += bias[k];
-            dst[e] = (epilogue & 2) != 0 && v < 0f ? 0f : v;
+            if (a.BiasMode != BiasMode.None) v += bias[k];
+            dst[e] = a.Activation.Apply(v);
         }
     }
 }

@@ -10,8 +10,8 @@ namespace GpuCnn.Kernels.Gemm;
 /// step costs, so the tall tile ran a 512³ GEMM about 1.5 times as fast as the 4-row one (docs/benchmarks.md).
 /// The kernels use no shared memory and no barriers, so they suit the CPU accelerator (where a barrier is slow and
 /// each iteration is a plain loop), and they run unchanged on GPUs with one tile per thread.
-/// <para>C(g, m, n) = relu?(α·Σ_k A(g, m, k)·B(g, k, n) + bias + β·C(g, m, n)); see <see cref="BlockedGemmParams"/>
-/// for the addressing.</para>
+/// <para>C(g, m, n) = act(α·Σ_k A(g, m, k)·B(g, k, n) + bias + β·C(g, m, n)); see <see cref="BlockedGemmParams"/>
+/// for the addressing. Each kernel takes one <see cref="BlockedGemmArgs"/>.</para>
 /// </summary>
 public static class BlockedGemmKernels
 {
@@ -19,10 +19,11 @@ public static class BlockedGemmKernels
     public const int TileM = 4, TallTileM = 16, TileN = 8;
 
     /// <summary>One 4×8 tile per loop iteration; n = <see cref="BlockedGemmParams.Tiles"/> with TileRows = 4.</summary>
-    public static void Gemm4x8(Index1D t, int n, int chunk, BlockedGemmParams p,
-        ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)
+    public static void Gemm4x8(Index1D t, int n, int chunk, BlockedGemmArgs args)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = args.P;
+        ArrayView<float> a = args.A, b = args.B, bias = args.Bias, c = args.C;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int g = p.ByTilesG.DivRem(e, out int tile);
@@ -85,10 +86,11 @@ public static class BlockedGemmKernels
     }
 
     /// <summary>One 16×8 tile per loop iteration; n = <see cref="BlockedGemmParams.Tiles"/> with TileRows = 16.</summary>
-    public static void Gemm16x8(Index1D t, int n, int chunk, BlockedGemmParams p,
-        ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)
+    public static void Gemm16x8(Index1D t, int n, int chunk, BlockedGemmArgs args)
     {
         int end = Chunk.End(t, chunk, n);
+        var p = args.P;
+        ArrayView<float> a = args.A, b = args.B, bias = args.Bias, c = args.C;
         for (int e = Chunk.Start(t, chunk); e < end; e++)
         {
             int g = p.ByTilesG.DivRem(e, out int tile);
@@ -223,7 +225,7 @@ public static class BlockedGemmKernels
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
         int row = g * p.CStrideG + i * p.CStepM;
-        float rowBias = p.BiasMode == 2 ? bias[g * p.M + i] : 0f;
+        float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + i] : 0f;
         Store(p, c, bias, row + o0, rowBias, j0, v0);
         if (j0 + 1 < p.N) Store(p, c, bias, row + o1, rowBias, j0 + 1, v1);
         if (j0 + 2 < p.N) Store(p, c, bias, row + o2, rowBias, j0 + 2, v2);
@@ -237,8 +239,8 @@ public static class BlockedGemmKernels
     static void Store(BlockedGemmParams p, ArrayView<float> c, ArrayView<float> bias, int at, float rowBias, int n, float acc)
     {
         float v = p.Alpha * acc + rowBias;
-        if (p.BiasMode == 1) v += bias[n];
+        if (p.BiasMode == BiasMode.PerColumn) v += bias[n];
         if (p.Beta != 0f) v += p.Beta * c[at];
-        c[at] = p.Relu != 0 && v < 0f ? 0f : v;
+        c[at] = p.Activation.Apply(v);
     }
 }

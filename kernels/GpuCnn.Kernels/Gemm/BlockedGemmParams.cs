@@ -3,7 +3,7 @@ using ILGPU;
 namespace GpuCnn.Kernels.Gemm;
 
 /// <summary>
-/// Geometry of a register-blocked GEMM, C[g] = relu?(α·A[g]·B[g] + bias + β·C[g]) for g &lt; G, with every operand
+/// Geometry of a register-blocked GEMM, C[g] = act(α·A[g]·B[g] + bias + β·C[g]) for g &lt; G, with every operand
 /// described by strides, so one kernel reads dense matrices, their transposes and batched (NCHW) activations in place.
 /// <para>The columns n split into segments of NSeg (<see cref="ByNSeg"/>; an image's pixels, say): column n = s·NSeg + r is
 /// at <c>s·BSegN + r·BStepN</c> in B and <c>s·CSegN + r</c> in C. The reduction k splits likewise into segments of
@@ -30,10 +30,10 @@ public struct BlockedGemmParams
     public FastDiv ByTilesN, ByTilesG;
     /// <summary>Scale of the product, and of the old C (0 overwrites, ignoring even NaN).</summary>
     public float Alpha, Beta;
-    /// <summary>0: no bias; 1: bias[n] per column; 2: bias[g·M + m] per row.</summary>
-    public int BiasMode;
-    /// <summary>1 applies max(0, ·) last.</summary>
-    public int Relu;
+    /// <summary>bias[n] per column, bias[g·M + m] per row, or none.</summary>
+    public BiasMode BiasMode;
+    /// <summary>Applied last.</summary>
+    public FusedActivation Activation;
     /// <summary>Rows of C per tile: <see cref="BlockedGemmKernels.TallTileM"/> or <see cref="BlockedGemmKernels.TileM"/> (set by <see cref="Prepare"/>).</summary>
     public int TileRows;
 
@@ -60,4 +60,17 @@ public struct BlockedGemmParams
     /// <summary>Loop iterations of one launch: G · ⌈M/TileRows⌉ · ⌈N/8⌉ tiles.</summary>
     public readonly int Tiles =>
         G * ((M + TileRows - 1) / TileRows) * ((N + BlockedGemmKernels.TileN - 1) / BlockedGemmKernels.TileN);
+}
+
+/// <summary>Arguments of <see cref="BlockedGemmKernels.Gemm16x8"/> and <see cref="BlockedGemmKernels.Gemm4x8"/>.</summary>
+public struct BlockedGemmArgs
+{
+    /// <summary>Geometry and epilogue, from <see cref="BlockedGemmParams.Prepare"/>.</summary>
+    public BlockedGemmParams P;
+    /// <summary>The operands, addressed by P's strides.</summary>
+    public ArrayView<float> A, B;
+    /// <summary>Bias values, read only when P.BiasMode is not None.</summary>
+    public ArrayView<float> Bias;
+    /// <summary>The output.</summary>
+    public ArrayView<float> C;
 }

@@ -18,6 +18,22 @@ public struct GemmShape
     public int KPerSplit;
 }
 
+/// <summary>
+/// The one argument of a tiled GEMM kernel (<see cref="TiledGemmKernels"/>): C[b] = A[b]·B[b] over
+/// <see cref="Shape"/>, with each operand a small struct the kernel is specialised on.
+/// </summary>
+public struct TiledGemmArgs<TA, TB, TC> where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
+{
+    /// <summary>Reads A(b, m, k).</summary>
+    public TA A;
+    /// <summary>Reads B(b, k, n).</summary>
+    public TB B;
+    /// <summary>Consumes finished C(b, m, n) values.</summary>
+    public TC C;
+    /// <summary>M, N, K, batches and split-K slices.</summary>
+    public GemmShape Shape;
+}
+
 /// <summary>Reads A(b, m, k) of a tiled GEMM. Implementations are small structs the kernel is specialised on.</summary>
 public interface IGemmA
 {
@@ -76,21 +92,20 @@ public struct DenseB : IGemmB
 }
 
 /// <summary>
-/// Row-major C per batch: C = Alpha·acc + bias + Beta·C, then ReLU when <see cref="Relu"/> is 1. Beta 0 ignores
-/// the old value (even NaN). The bias is per column (BiasMode 1) or per row (2).
+/// Row-major C per batch: C = act(Alpha·acc + bias + Beta·C). Beta 0 ignores the old value (even NaN).
 /// </summary>
 public struct DenseC : IGemmC
 {
     /// <summary>The output.</summary>
     public ArrayView<float> V;
-    /// <summary>Bias values, read only when BiasMode is not 0.</summary>
+    /// <summary>Bias values, read only when <see cref="BiasMode"/> is not None.</summary>
     public ArrayView<float> Bias;
     /// <summary>Row stride and distance between batches.</summary>
     public int Ld, BatchStride;
-    /// <summary>0 none, 1 bias[n], 2 bias[m].</summary>
-    public int BiasMode;
-    /// <summary>1 applies max(0, ·) last.</summary>
-    public int Relu;
+    /// <summary>bias[n] per column, bias[m] per row, or none.</summary>
+    public BiasMode BiasMode;
+    /// <summary>Applied last.</summary>
+    public FusedActivation Activation;
     /// <summary>Scales of the product and of the old value.</summary>
     public float Alpha, Beta;
     /// <inheritdoc/>
@@ -98,11 +113,10 @@ public struct DenseC : IGemmC
     {
         int i = b * BatchStride + m * Ld + n;
         float v = Alpha * acc;
-        if (BiasMode == 1) v += Bias[n];
-        else if (BiasMode == 2) v += Bias[m];
+        if (BiasMode == BiasMode.PerColumn) v += Bias[n];
+        else if (BiasMode == BiasMode.PerRow) v += Bias[m];
         if (Beta != 0f) v += Beta * V[i];
-        if (Relu != 0 && v < 0f) v = 0f;
-        V[i] = v;
+        V[i] = Activation.Apply(v);
     }
 }
 

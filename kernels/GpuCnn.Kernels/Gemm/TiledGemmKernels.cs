@@ -7,10 +7,11 @@ namespace GpuCnn.Kernels.Gemm;
 /// Register-blocked, shared-memory GEMM kernels for GPUs: C[b] = A[b]·B[b], with operands read and results written
 /// through <see cref="IGemmA"/>, <see cref="IGemmB"/> and <see cref="IGemmC"/> structs, so one kernel serves dense
 /// matrices, implicit-GEMM convolution (im2col addressing computed on the fly, never materialised) and split-K.
-/// A 256-thread group computes one BM×BN tile of C; thread (tx, ty) of the 16×16 grid owns rows ty + 16i and columns
-/// tx + 16j, so its shared-memory reads are broadcasts or consecutive words. The K loop is double-buffered: the next
-/// BK-deep slices of A and B are fetched into registers while the current ones are multiplied, with one barrier
-/// per step. Launch with group size 256 and grid (⌈N/BN⌉, ⌈M/BM⌉, Batches·Splits).
+/// Each kernel takes one <see cref="TiledGemmArgs{TA, TB, TC}"/>. A 256-thread group computes one BM×BN tile of C;
+/// thread (tx, ty) of the 16×16 grid owns rows ty + 16i and columns tx + 16j, so its shared-memory reads are
+/// broadcasts or consecutive words. The K loop is double-buffered: the next BK-deep slices of A and B are fetched
+/// into registers while the current ones are multiplied, with one barrier per step. Launch with group size 256 and
+/// grid (⌈N/BN⌉, ⌈M/BM⌉, Batches·Splits).
 /// </summary>
 public static partial class TiledGemmKernels
 {
@@ -20,9 +21,13 @@ public static partial class TiledGemmKernels
     public const int TileK = 8;
 
     /// <summary>128×128 tile, 8×8 outputs per thread: large products (AlexNet's convolutions and FC layers).</summary>
-    public static void Tile128<TA, TB, TC>(TA a, TB b, TC c, GemmShape s)
+    public static void Tile128<TA, TB, TC>(TiledGemmArgs<TA, TB, TC> args)
         where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
     {
+        TA a = args.A;
+        TB b = args.B;
+        TC c = args.C;
+        GemmShape s = args.Shape;
         var sa = SharedMemory.Allocate<float>(2112);
         var sb = SharedMemory.Allocate<float>(2112);
         int tid = Group.IdxX, tx = tid & 15, ty = tid >> 4;
@@ -233,9 +238,13 @@ public static partial class TiledGemmKernels
     }
 
     /// <summary>64×64 tile, 4×4 outputs per thread: mid-size products, more groups per SM.</summary>
-    public static void Tile64<TA, TB, TC>(TA a, TB b, TC c, GemmShape s)
+    public static void Tile64<TA, TB, TC>(TiledGemmArgs<TA, TB, TC> args)
         where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
     {
+        TA a = args.A;
+        TB b = args.B;
+        TC c = args.C;
+        GemmShape s = args.Shape;
         var sa = SharedMemory.Allocate<float>(1088);
         var sb = SharedMemory.Allocate<float>(1088);
         int tid = Group.IdxX, tx = tid & 15, ty = tid >> 4;

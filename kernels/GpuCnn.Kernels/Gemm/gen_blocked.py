@@ -10,10 +10,11 @@ def kernel(rows):
     L = []
     w = L.append
     w(f"    /// <summary>One {rows}×{TN} tile per loop iteration; n = <see cref=\"BlockedGemmParams.Tiles\"/> with TileRows = {rows}.</summary>")
-    w(f"    public static void Gemm{rows}x{TN}(Index1D t, int n, int chunk, BlockedGemmParams p,")
-    w( "        ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)")
+    w(f"    public static void Gemm{rows}x{TN}(Index1D t, int n, int chunk, BlockedGemmArgs args)")
     w( "    {")
     w( "        int end = Chunk.End(t, chunk, n);")
+    w( "        var p = args.P;")
+    w( "        ArrayView<float> a = args.A, b = args.B, bias = args.Bias, c = args.C;")
     w( "        for (int e = Chunk.Start(t, chunk); e < end; e++)")
     w( "        {")
     w( "            int g = p.ByTilesG.DivRem(e, out int tile);")
@@ -72,8 +73,8 @@ namespace GpuCnn.Kernels.Gemm;
 /// step costs, so the tall tile ran a 512³ GEMM about 1.5 times as fast as the 4-row one (docs/benchmarks.md).
 /// The kernels use no shared memory and no barriers, so they suit the CPU accelerator (where a barrier is slow and
 /// each iteration is a plain loop), and they run unchanged on GPUs with one tile per thread.
-/// <para>C(g, m, n) = relu?(α·Σ_k A(g, m, k)·B(g, k, n) + bias + β·C(g, m, n)); see <see cref="BlockedGemmParams"/>
-/// for the addressing.</para>
+/// <para>C(g, m, n) = act(α·Σ_k A(g, m, k)·B(g, k, n) + bias + β·C(g, m, n)); see <see cref="BlockedGemmParams"/>
+/// for the addressing. Each kernel takes one <see cref="BlockedGemmArgs"/>.</para>
 /// </summary>
 public static class BlockedGemmKernels
 {
@@ -106,7 +107,7 @@ print("""
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
         int row = g * p.CStrideG + i * p.CStepM;
-        float rowBias = p.BiasMode == 2 ? bias[g * p.M + i] : 0f;
+        float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + i] : 0f;
         Store(p, c, bias, row + o0, rowBias, j0, v0);
         if (j0 + 1 < p.N) Store(p, c, bias, row + o1, rowBias, j0 + 1, v1);
         if (j0 + 2 < p.N) Store(p, c, bias, row + o2, rowBias, j0 + 2, v2);
@@ -120,8 +121,8 @@ print("""
     static void Store(BlockedGemmParams p, ArrayView<float> c, ArrayView<float> bias, int at, float rowBias, int n, float acc)
     {
         float v = p.Alpha * acc + rowBias;
-        if (p.BiasMode == 1) v += bias[n];
+        if (p.BiasMode == BiasMode.PerColumn) v += bias[n];
         if (p.Beta != 0f) v += p.Beta * c[at];
-        c[at] = p.Relu != 0 && v < 0f ? 0f : v;
+        c[at] = p.Activation.Apply(v);
     }
 }""")

@@ -15,9 +15,13 @@ def kernel(name, bm, tm, doc, vec4=False):
     L = []
     w = L.append
     w(f"    /// <summary>{doc}</summary>")
-    w(f"    public static void {name}<TA, TB, TC>(TA a, TB b, TC c, GemmShape s)")
+    w(f"    public static void {name}<TA, TB, TC>(TiledGemmArgs<TA, TB, TC> args)")
     w( "        where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC")
     w( "    {")
+    w( "        TA a = args.A;")
+    w( "        TB b = args.B;")
+    w( "        TC c = args.C;")
+    w( "        GemmShape s = args.Shape;")
     if vec4:
         assert lds % 4 == 0 and tm % 4 == 0
         w(f"        // Float4 storage keeps every row 16-byte aligned; the loaders store scalars through a float view.")
@@ -118,10 +122,11 @@ namespace GpuCnn.Kernels.Gemm;
 /// Register-blocked, shared-memory GEMM kernels for GPUs: C[b] = A[b]·B[b], with operands read and results written
 /// through <see cref="IGemmA"/>, <see cref="IGemmB"/> and <see cref="IGemmC"/> structs, so one kernel serves dense
 /// matrices, implicit-GEMM convolution (im2col addressing computed on the fly, never materialised) and split-K.
-/// A 256-thread group computes one BM×BN tile of C; thread (tx, ty) of the 16×16 grid owns rows ty + 16i and columns
-/// tx + 16j, so its shared-memory reads are broadcasts or consecutive words. The K loop is double-buffered: the next
-/// BK-deep slices of A and B are fetched into registers while the current ones are multiplied, with one barrier
-/// per step. Launch with group size 256 and grid (⌈N/BN⌉, ⌈M/BM⌉, Batches·Splits).
+/// Each kernel takes one <see cref="TiledGemmArgs{TA, TB, TC}"/>. A 256-thread group computes one BM×BN tile of C;
+/// thread (tx, ty) of the 16×16 grid owns rows ty + 16i and columns tx + 16j, so its shared-memory reads are
+/// broadcasts or consecutive words. The K loop is double-buffered: the next BK-deep slices of A and B are fetched
+/// into registers while the current ones are multiplied, with one barrier per step. Launch with group size 256 and
+/// grid (⌈N/BN⌉, ⌈M/BM⌉, Batches·Splits).
 /// </summary>
 public static partial class TiledGemmKernels
 {

@@ -36,16 +36,16 @@ public static class Backends
     }
 
     /// <summary>
-    /// A device of <paramref name="kind"/> with every GEMM-shaped product forced to <paramref name="kernel"/>. For the
+    /// A device of <paramref name="kind"/> with every GEMM product forced to family <paramref name="family"/>. For the
     /// tiled kernels the CPU is the 256-thread-group accelerator, since they need that group shape.
     /// </summary>
-    public static ComputeDevice Tiled(string kind, GemmKernel kernel)
+    public static ComputeDevice Tiled(string kind, GemmFamily family)
     {
         if (kind != "cpu") Get(kind); // skips when the back end is missing
-        bool grouped = kind == "cpu" && kernel is GemmKernel.Tile64 or GemmKernel.Tile128;
-        var dev = Open.GetOrAdd($"{kind}#{kernel}", _ => new Lazy<ComputeDevice>(() =>
+        bool grouped = kind == "cpu" && family is GemmFamily.Tile64 or GemmFamily.Tile128;
+        var dev = Open.GetOrAdd($"{kind}#{family}", _ => new Lazy<ComputeDevice>(() =>
             grouped ? DeviceManager.OpenGroupedCpu() : DeviceManager.Open(kind))).Value;
-        dev.Gemm.Preference = kernel;
+        dev.Gemm.Preference = family;
         return dev;
     }
 
@@ -57,7 +57,7 @@ public static class Backends
     {
         if (kind != "cpu") Get(kind);
         var dev = Open.GetOrAdd($"{kind}#cublas", _ => new Lazy<ComputeDevice>(() => DeviceManager.Open(kind))).Value;
-        dev.Gemm.Preference = GemmKernel.CuBlas;
+        dev.Gemm.Preference = GemmFamily.CuBlas;
         if (kind == "cuda") Skip.IfNot(dev.Gemm.CuBlasReady(), dev.Gemm.CuBlasProblem);
         else dev.Gemm.CuBlasStandIn = true;
         return dev;

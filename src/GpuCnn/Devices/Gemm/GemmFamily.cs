@@ -1,0 +1,48 @@
+using GpuCnn.Kernels.Gemm;
+
+namespace GpuCnn.Devices;
+
+/// <summary>The kernel families that can compute a <see cref="GemmProduct"/>.</summary>
+public enum GemmFamily
+{
+    /// <summary>
+    /// Choose per product by timing each candidate once (GPUs). The CPU accelerator does not time: it takes
+    /// <see cref="Blocked"/> for products of at least <see cref="GemmEngine.CpuBlockedMacs"/> multiply-adds and
+    /// <see cref="Direct"/> below that, where one launch fewer matters more.
+    /// </summary>
+    Auto,
+    /// <summary>The chunked kernels: one output per loop iteration, no shared memory or barriers (best on the CPU accelerator).</summary>
+    Direct,
+    /// <summary>Shared-memory tiled GEMM, 64×64 tile, 4×4 outputs per thread.</summary>
+    Tile64,
+    /// <summary>Shared-memory tiled GEMM, 128×128 tile, 8×8 outputs per thread.</summary>
+    Tile128,
+    /// <summary>
+    /// cuBLAS SGEMM (CUDA only, opt-in): dense layers call it directly, convolutions through an explicit im2col
+    /// lowering of the whole batch. TF32 tensor cores only with <see cref="GemmEngine.Tf32"/>.
+    /// </summary>
+    CuBlas,
+    /// <summary>
+    /// Register-blocked GEMM, 16×8 (or, for fewer than 16 rows, 4×8) outputs per loop iteration, no shared memory or barriers
+    /// (<see cref="BlockedGemmKernels"/>): dense layers call it directly, convolutions through an explicit im2col
+    /// lowering of a few images at a time (1×1 convolutions read the activations in place). The CPU accelerator's
+    /// choice for large products; on GPUs only when asked for.
+    /// </summary>
+    Blocked,
+}
+
+/// <summary>
+/// One family's way of computing products on one device. It loads its kernels on first use; the engine decides which
+/// family runs a product.
+/// </summary>
+internal interface IGemmFamily
+{
+    /// <summary>Which family this is.</summary>
+    GemmFamily Id { get; }
+
+    /// <summary>True when the family can run <paramref name="product"/> on its device (its kernels' group shape, its library).</summary>
+    bool Supports(in GemmProduct product);
+
+    /// <summary>Computes <paramref name="product"/> over <paramref name="operands"/>.</summary>
+    void Run(in GemmProduct product, in GemmOperands operands);
+}
