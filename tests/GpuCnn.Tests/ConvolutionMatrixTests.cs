@@ -13,7 +13,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class ConvolutionMatrixTests
 {
-    static readonly GemmKernel[] Families = { GemmKernel.Auto, GemmKernel.Direct, GemmKernel.Blocked, GemmKernel.Tile64, GemmKernel.Tile128, GemmKernel.CuBlas };
+    static readonly GemmFamily[] Families = { GemmFamily.Auto, GemmFamily.Direct, GemmFamily.Blocked, GemmFamily.Tile64, GemmFamily.Tile128, GemmFamily.CuBlas };
 
     /// <summary>(back end, family, case) for every combination.</summary>
     public static TheoryData<string, string, string> Matrix()
@@ -26,10 +26,10 @@ public class ConvolutionMatrixTests
         return data;
     }
 
-    internal static ComputeDevice Device(string backend, GemmKernel family) => family switch
+    internal static ComputeDevice Device(string backend, GemmFamily family) => family switch
     {
-        GemmKernel.Auto => Backends.Get(backend), // the shared device: tuned on GPUs, chosen by size on the CPU
-        GemmKernel.CuBlas => Backends.CuBlas(backend),
+        GemmFamily.Auto => Backends.Get(backend), // the shared device: tuned on GPUs, chosen by size on the CPU
+        GemmFamily.CuBlas => Backends.CuBlas(backend),
         _ => Backends.Tiled(backend, family),
     };
 

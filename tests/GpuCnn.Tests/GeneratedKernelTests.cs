@@ -24,7 +24,7 @@ public class GeneratedKernelTests
     };
 
     [Theory, MemberData(nameof(Generated))]
-    public void Generated_file_matches_its_generator(string script, string args, string output)
+    public async Task Generated_file_matches_its_generator(string script, string args, string output)
     {
         string root = RepoRoot();
         var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -33,9 +33,11 @@ public class GeneratedKernelTests
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("python3 could not be started");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(60_000), $"{script} did not finish in 60 s");
-        Assert.True(p.ExitCode == 0, $"{script} {args} exited {p.ExitCode}: {stderr.Result}");
-        string expected = stdout.Result.ReplaceLineEndings("\n");
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try { await p.WaitForExitAsync(limit.Token); }
+        catch (OperationCanceledException) { p.Kill(); Assert.Fail($"{script} did not finish in 60 s"); }
+        Assert.True(p.ExitCode == 0, $"{script} {args} exited {p.ExitCode}: {await stderr}");
+        string expected = (await stdout).ReplaceLineEndings("\n");
         string actual = File.ReadAllText(Path.Combine(root, output)).ReplaceLineEndings("\n");
         Assert.True(expected == actual,
             $"{output} differs from what `python3 {script} {args}` writes; regenerate it (the file says how) instead of editing it");
