@@ -56,15 +56,15 @@ public sealed class GemmEngine
         {
             if (IsTiled(value) && !CanRunTiled)
                 throw new ArgumentException($"{value.ToString().ToLowerInvariant()} needs {TiledGemmKernels.GroupSize} threads per group; " +
-                    $"{device.Id} allows {device.Accelerator.MaxNumThreadsPerGroup} (the CPU accelerator runs the direct kernels)");
+                    $"{device.Id} allows {device.Accelerator.MaxNumThreadsPerGroup} (the CPU accelerator runs the direct and blocked families)");
             preference = value;
         }
     }
 
     /// <summary>
     /// Multiply-adds from which the CPU accelerator's <see cref="GemmFamily.Auto"/> takes <see cref="GemmFamily.Blocked"/>:
-    /// it runs four to eight times the direct kernels' multiply-adds per second there, but a convolution pays one or two
-    /// more launches (about 0.1 ms each) for the lowering.
+    /// it runs several times the direct kernels' multiply-adds per second there, but a convolution pays one or two
+    /// more launches for the lowering, which small products do not earn back (measurements in docs/benchmarks.md).
     /// </summary>
     public const long CpuBlockedMacs = 1L << 18;
 
