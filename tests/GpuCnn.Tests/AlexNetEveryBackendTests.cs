@@ -21,14 +21,7 @@ public class AlexNetEveryBackendTests
 
     public AlexNetEveryBackendTests(ITestOutputHelper output) => this.output = output;
 
-    public static TheoryData<string, string> Cases()
-    {
-        var d = new TheoryData<string, string>();
-        foreach (var b in new[] { "cpu", "cuda", "opencl" })
-            foreach (var m in new[] { "alexnet", "alexnet-2tower" })
-                d.Add(b, m);
-        return d;
-    }
+    public static TheoryData<string, string> Cases() => Backends.Crossed("alexnet", "alexnet-2tower");
 
     // The reference depends only on the model (its initial parameters come from the seed), so backends share it.
     static readonly ConcurrentDictionary<string, Lazy<double[]>> References = new();

@@ -117,31 +117,6 @@ public class BlockedGemmTests
         MatchesReference(dev, q, 0, "segmented k, transposed B", 8);
     }
 
-    // Conv2d and Linear with every product (forward, data and filter gradients) on the blocked kernel.
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_basic(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
-
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_stride_padding(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(3, 9, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
-
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_same_padding_even_kernel_rectangular_stride(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(2, 3, (4, 2), (2, 1), Padding.Same, (1, 1)), 2, new Shape(2, 7, 5));
-
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_groups_dilation_no_bias(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
-
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_every_axis_different(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(2, 3, (3, 2), (2, 1), Padding.Explicit(2, 1), (2, 3)), 2, new Shape(2, 8, 9));
-
-    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void Conv2d_pointwise_reads_activations_in_place(string backend) =>
-        GradCheck.Layer(Device(backend), new Conv2d(6, 4, 1, groups: 2), 2, new Shape(6, 3, 4));
-
     /// <summary>A lowering budget of two images' columns makes a batch of 3 run as chunks of 2 and 1.</summary>
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Conv2d_in_chunks_of_images(string backend)

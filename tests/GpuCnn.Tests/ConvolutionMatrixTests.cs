@@ -19,7 +19,7 @@ public class ConvolutionMatrixTests
     public static TheoryData<string, string, string> Matrix()
     {
         var data = new TheoryData<string, string, string>();
-        foreach (var backend in new[] { "cpu", "cuda", "opencl" })
+        foreach (var backend in Backends.Kinds)
             foreach (var family in Families)
                 foreach (var c in ConvCases.All)
                     data.Add(backend, family.ToString().ToLowerInvariant(), c.Name);

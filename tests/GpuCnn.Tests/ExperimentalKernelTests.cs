@@ -19,10 +19,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class ExperimentalKernelTests
 {
-    public static TheoryData<string, string> Variants => new()
-    {
-        { "cpu", "Tile64V4" }, { "cpu", "Tile128V4" }, { "cuda", "Tile64V4" }, { "cuda", "Tile128V4" }, { "opencl", "Tile64V4" }, { "opencl", "Tile128V4" },
-    };
+    public static TheoryData<string, string> Variants => Backends.Crossed("Tile64V4", "Tile128V4");
 
     static readonly Lazy<ComputeDevice> GroupedCpu = new(DeviceManager.OpenGroupedCpu);
 

@@ -17,10 +17,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class TiledGemmTests
 {
-    public static TheoryData<string, string> Variants => new()
-    {
-        { "cpu", "Tile64" }, { "cpu", "Tile128" }, { "cuda", "Tile64" }, { "cuda", "Tile128" }, { "opencl", "Tile64" }, { "opencl", "Tile128" },
-    };
+    public static TheoryData<string, string> Variants => Backends.Crossed("Tile64", "Tile128");
 
     /// <summary>A device of the back end with the GEMM family forced; cached per (backend, family) so kernels compile once.</summary>
     static ComputeDevice Device(string backend, string kernel) =>
@@ -115,28 +112,6 @@ public class TiledGemmTests
         reduce.Launch(batches * m * n, new() { Shape = shape, Partial = partial.View, Dst = dc.View, Ld = n, DstBatchStride = m * n, Beta = beta });
         Close.Assert(expect, dc.GetAsArray1D(), 1e-4, 1e-5, $"{kernel} split-K");
     }
-
-    // Conv2d and Linear run every product (forward, data and filter gradients) through the forced tiled kernel.
-    [SkippableTheory, MemberData(nameof(Variants))]
-    public void Conv2d_basic(string backend, string kernel) =>
-        GradCheck.Layer(Device(backend, kernel), new Conv2d(2, 3, 3), 2, new Shape(2, 6, 5));
-
-    [SkippableTheory, MemberData(nameof(Variants))]
-    public void Conv2d_stride_padding(string backend, string kernel) =>
-        GradCheck.Layer(Device(backend, kernel), new Conv2d(3, 4, 3, stride: 2, padding: 1), 2, new Shape(3, 7, 6));
-
-    [SkippableTheory, MemberData(nameof(Variants))]
-    public void Conv2d_same_padding_even_kernel_rectangular_stride(string backend, string kernel) =>
-        GradCheck.Layer(Device(backend, kernel),
-            new Conv2d(2, 3, (4, 2), (2, 1), Padding.Same, (1, 1)), 2, new Shape(2, 7, 5));
-
-    [SkippableTheory, MemberData(nameof(Variants))]
-    public void Conv2d_groups_dilation_no_bias(string backend, string kernel) =>
-        GradCheck.Layer(Device(backend, kernel), new Conv2d(4, 6, 3, padding: 2, dilation: 2, groups: 2, bias: false), 2, new Shape(4, 6, 6));
-
-    [SkippableTheory, MemberData(nameof(Variants))]
-    public void Conv2d_pointwise(string backend, string kernel) =>
-        GradCheck.Layer(Device(backend, kernel), new Conv2d(6, 4, 1), 2, new Shape(6, 3, 4));
 
     [SkippableTheory, MemberData(nameof(Variants))]
     public void Conv2d_filter_gradient_with_split_k(string backend, string kernel)

@@ -13,8 +13,20 @@ public static class Backends
 {
     static readonly ConcurrentDictionary<string, Lazy<ComputeDevice>> Open = new();
 
+    /// <summary>Every back end kind, in the order tests run them; the one list the suites cross with.</summary>
+    public static readonly IReadOnlyList<string> Kinds = new[] { "cpu", "cuda", "opencl" };
+
     /// <summary>Theory data: one row per back end kind.</summary>
-    public static TheoryData<string> All => new() { "cpu", "cuda", "opencl" };
+    public static TheoryData<string> All => new(Kinds);
+
+    /// <summary>Theory data: every back end kind crossed with each of <paramref name="variants"/>.</summary>
+    public static TheoryData<string, string> Crossed(params string[] variants)
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var kind in Kinds)
+            foreach (var v in variants) data.Add(kind, v);
+        return data;
+    }
 
     /// <summary>The shared device of a kind, or a skip (with the reason) when this machine has none usable.</summary>
     public static ComputeDevice Get(string kind)
