@@ -17,7 +17,7 @@ public class OptimizerTests
 
     /// <summary>
     /// Two linear layers (weights of both, then biases of both in the store), random values, and per-element
-    /// double copies of the values and of whether weight decay applies, built from <see cref="Parameter.IsBias"/>.
+    /// double copies of the values and of whether weight decay applies, built from <see cref="Parameter.NoWeightDecay"/>.
     /// </summary>
     sealed class Fixture : IDisposable
     {
@@ -25,7 +25,7 @@ public class OptimizerTests
         public readonly ParameterStore Store;
         public readonly ParameterStore.DeviceSlice Slice;
         public readonly double[] P;
-        public readonly bool[] IsBias;
+        public readonly bool[] NoDecay;
 
         public Fixture(ComputeDevice dev, int seed)
         {
@@ -34,14 +34,14 @@ public class OptimizerTests
             foreach (var par in Graph.Parameters) Store.Set(par, GradCheck.RandomFloats(rng, (int)par.Shape.Size, 1));
             Slice = Store.Slices[0];
             P = new double[Slice.Length];
-            IsBias = new bool[Slice.Length];
+            NoDecay = new bool[Slice.Length];
             foreach (var (par, off) in Slice.Entries)
             {
                 var v = Store.Get(par);
-                for (int i = 0; i < v.Length; i++) { P[off + i] = v[i]; IsBias[off + i] = par.IsBias; }
+                for (int i = 0; i < v.Length; i++) { P[off + i] = v[i]; NoDecay[off + i] = par.NoWeightDecay; }
             }
-            Assert.Contains(true, IsBias);
-            Assert.Contains(false, IsBias);
+            Assert.Contains(true, NoDecay);
+            Assert.Contains(false, NoDecay);
         }
 
         public void SetGrads(float[] g) => Slice.Grads.View.CopyFromCPU(Slice.Device.Stream, g);
@@ -96,7 +96,7 @@ public class OptimizerTests
             ? new AdamW(f.Store, lr, weightDecay: wd, decayBiases: decayBiases)
             : new Adam(f.Store, lr, weightDecay: wd, decayBiases: decayBiases);
         Assert.Equal(name, opt.Name);
-        var decayed = f.IsBias.Select(b => decayBiases || !b).ToArray();
+        var decayed = f.NoDecay.Select(b => decayBiases || !b).ToArray();
         var m = new double[f.P.Length];
         var v = new double[f.P.Length];
         var rng = new Random(17);
@@ -134,9 +134,9 @@ public class OptimizerTests
                 var after = f.Values();
                 for (int i = 0; i < after.Length; i++)
                 {
-                    bool shouldMove = !f.IsBias[i] || decayBiases;
+                    bool shouldMove = !f.NoDecay[i] || decayBiases;
                     Assert.True(shouldMove == (after[i] != before[i]),
-                        $"{name}, decayBiases={decayBiases}: element {i} ({(f.IsBias[i] ? "bias" : "weight")}) {(shouldMove ? "did not move" : "moved")}");
+                        $"{name}, decayBiases={decayBiases}: element {i} ({(f.NoDecay[i] ? "bias" : "weight")}) {(shouldMove ? "did not move" : "moved")}");
                 }
             }
     }
@@ -160,7 +160,7 @@ public class OptimizerTests
                 opt.Step();
                 for (int i = 0; i < f.P.Length; i++)
                 {
-                    double gi = grad[i] + (f.IsBias[i] ? 0 : wd * f.P[i]);
+                    double gi = grad[i] + (f.NoDecay[i] ? 0 : wd * f.P[i]);
                     buf[i] = mu * buf[i] + gi;
                     f.P[i] -= lr * (nesterov ? gi + mu * buf[i] : buf[i]);
                 }

@@ -64,9 +64,9 @@ public sealed class ParameterStore : IDisposable
             var slice = new DeviceSlice(devices[d], Math.Max(1, declared.Sum(p => p.Shape.Size)));
             long off = 0;
             // Stable order: weights, then biases/normalisation parameters (see DecayedLength), then buffers.
-            var list = declared.Where(p => p.Trainable && !p.IsBias).Concat(declared.Where(p => p.Trainable && p.IsBias))
+            var list = declared.Where(p => p.Trainable && !p.NoWeightDecay).Concat(declared.Where(p => p.Trainable && p.NoWeightDecay))
                 .Concat(declared.Where(p => !p.Trainable)).ToList();
-            slice.DecayedLength = list.Where(p => p.Trainable && !p.IsBias).Sum(p => p.Shape.Size);
+            slice.DecayedLength = list.Where(p => p.Trainable && !p.NoWeightDecay).Sum(p => p.Shape.Size);
             slice.TrainableLength = list.Where(p => p.Trainable).Sum(p => p.Shape.Size);
             foreach (var p in list)
             {

@@ -29,8 +29,8 @@ public sealed class BatchNorm2d : Layer
         Channels = channels;
         Eps = eps;
         Momentum = momentum;
-        Weight = AddParameter("weight", new Shape(channels), Init.Ones, channels, channels, isBias: true);
-        Bias = AddParameter("bias", new Shape(channels), Init.Zeros, channels, channels, isBias: true);
+        Weight = AddParameter("weight", new Shape(channels), Init.Ones, channels, channels, noWeightDecay: true);
+        Bias = AddParameter("bias", new Shape(channels), Init.Zeros, channels, channels, noWeightDecay: true);
         RunningMean = AddBuffer("running_mean", new Shape(channels), Init.Zeros);
         RunningVar = AddBuffer("running_var", new Shape(channels), Init.Ones);
     }

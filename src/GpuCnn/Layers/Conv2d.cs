@@ -40,7 +40,7 @@ public sealed class Conv2d : Layer
         int fanIn = inChannels / groups * kernelSize.H * kernelSize.W;
         int fanOut = outChannels / groups * kernelSize.H * kernelSize.W;
         Weight = AddParameter("weight", new Shape(outChannels, inChannels / groups, kernelSize.H, kernelSize.W), init, fanIn, fanOut);
-        if (bias) Bias = AddParameter("bias", new Shape(outChannels), Init.Zeros, fanIn, fanOut, isBias: true);
+        if (bias) Bias = AddParameter("bias", new Shape(outChannels), Init.Zeros, fanIn, fanOut, noWeightDecay: true);
     }
 
     /// <inheritdoc/>

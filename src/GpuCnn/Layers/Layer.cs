@@ -103,9 +103,9 @@ public abstract class Layer
     protected ComputeDevice Device => bound ?? throw new InvalidOperationException($"{Describe()} is not bound to a device");
 
     /// <summary>Declares a parameter.</summary>
-    protected Parameter AddParameter(string name, Shape shape, Init init, int fanIn, int fanOut, bool isBias = false)
+    protected Parameter AddParameter(string name, Shape shape, Init init, int fanIn, int fanOut, bool noWeightDecay = false)
     {
-        var p = new Parameter(this, name, shape, init, fanIn, fanOut, isBias);
+        var p = new Parameter(this, name, shape, init, fanIn, fanOut, noWeightDecay);
         parameters.Add(p);
         return p;
     }
@@ -113,7 +113,7 @@ public abstract class Layer
     /// <summary>Declares a buffer: persistent, checkpointed state that no optimiser touches (e.g. running statistics).</summary>
     protected Parameter AddBuffer(string name, Shape shape, Init init)
     {
-        var p = new Parameter(this, name, shape, init, 1, 1, isBias: true) { Trainable = false };
+        var p = new Parameter(this, name, shape, init, 1, 1, noWeightDecay: true) { Trainable = false };
         parameters.Add(p);
         return p;
     }

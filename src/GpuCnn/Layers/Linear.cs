@@ -21,7 +21,7 @@ public sealed class Linear : Layer
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Weight = AddParameter("weight", new Shape(outFeatures, inFeatures), init, inFeatures, outFeatures);
-        if (bias) Bias = AddParameter("bias", new Shape(outFeatures), Init.Zeros, inFeatures, outFeatures, isBias: true);
+        if (bias) Bias = AddParameter("bias", new Shape(outFeatures), Init.Zeros, inFeatures, outFeatures, noWeightDecay: true);
     }
 
     /// <inheritdoc/>

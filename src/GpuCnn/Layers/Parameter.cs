@@ -32,7 +32,7 @@ public enum Init
 /// </summary>
 public sealed class Parameter
 {
-    internal Parameter(Layer owner, string name, Shape shape, Init init, int fanIn, int fanOut, bool isBias)
+    internal Parameter(Layer owner, string name, Shape shape, Init init, int fanIn, int fanOut, bool noWeightDecay)
     {
         Owner = owner;
         Name = name;
@@ -40,7 +40,7 @@ public sealed class Parameter
         Init = init;
         FanIn = fanIn;
         FanOut = fanOut;
-        IsBias = isBias;
+        NoWeightDecay = noWeightDecay;
     }
 
     /// <summary>The layer that owns it.</summary>
@@ -59,8 +59,11 @@ public sealed class Parameter
     public int FanIn { get; }
     /// <summary>Fan-out used by the initialiser.</summary>
     public int FanOut { get; }
-    /// <summary>True for biases and normalisation parameters (an optimiser may exempt them from weight decay).</summary>
-    public bool IsBias { get; }
+    /// <summary>
+    /// True for parameters that weight decay leaves alone: biases and normalisation parameters, as the usual
+    /// "no decay" parameter group of PyTorch recipes (an optimiser may still decay them when asked).
+    /// </summary>
+    public bool NoWeightDecay { get; }
 
     /// <summary>False for buffers such as running statistics: stored and checkpointed, never optimised or counted as parameters.</summary>
     public bool Trainable { get; internal init; } = true;

@@ -114,7 +114,7 @@ public static class AlexNet
         foreach (var layer in g.Layers)
             foreach (var p in layer.Parameters)
             {
-                if (!p.IsBias) { p.Init = Init.Normal; p.InitValue = 0.01f; }
+                if (p.Name == "weight") { p.Init = Init.Normal; p.InitValue = 0.01f; }
                 else if (ones.Any(o => layer.Name.StartsWith(o, StringComparison.Ordinal))) { p.Init = Init.Constant; p.InitValue = 1f; }
                 else p.Init = Init.Zeros;
             }
