@@ -36,7 +36,7 @@ public class CliTests : IDisposable
         var (code, o, _) = Run("summary", "lenet5");
         Assert.Equal(0, code);
         var lines = o.TrimEnd().Split('\n');
-        Assert.Equal("total parameters: 61706", lines[^1].Trim());
+        Assert.Equal("total parameters: 61,706", lines[^1].Trim());
         Assert.Matches(@"conv1\s+Conv2d\s+\[6, 28, 28\]\s+156\s+5x5", o);
         Assert.Matches(@"pool1\s+MaxPool2d\s+\[6, 14, 14\]\s+0\s+6x6", o);
         Assert.Matches(@"conv2\s+Conv2d\s+\[16, 10, 10\]\s+2,416\s+14x14", o);
@@ -195,10 +195,10 @@ public class CliTests : IDisposable
     {
         var (code, o, err) = Run("summary", "alexnet-2tower", "--devices", "cpu,cpu", "--placement", "towers", "--batch-size", "128");
         Assert.True(code == 0, err);
-        Assert.Contains("total parameters: 60965224", o);
+        Assert.Contains("total parameters: 60,965,224", o);
         Assert.Matches(@"pool2a\s+0\s+1\s+11,075,584\s+11,075,584", o);
         Assert.Matches(@"drop7b\s+1\s+0\s+1,048,576\s+1,048,576", o);
-        Assert.Contains("bytes transferred per step: 60030976", o);
+        Assert.Contains("bytes transferred per step: 60,030,976", o);
         Assert.Contains("input 'input' is uploaded from the host to devices 0, 1: 77,070,336 bytes each", o);
     }
 

@@ -2,7 +2,8 @@ namespace GpuCnn.Training;
 
 /// <summary>
 /// Prints training progress: a live, redrawn bar on a terminal; plain lines (about one per 10% of an epoch)
-/// when the output is redirected to a file or pipe, so logs stay readable.
+/// when the output is redirected to a file or pipe, so logs stay readable; and, through <see cref="ReportEpoch"/>,
+/// one line per epoch with the held-out loss and accuracy.
 /// </summary>
 public sealed class ProgressPrinter : IProgress<TrainProgress>
 {
@@ -38,6 +39,20 @@ public sealed class ProgressPrinter : IProgress<TrainProgress>
             writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  {stats}");
         }
     }
+
+    /// <summary>Prints the end-of-epoch line (<see cref="FormatEpoch"/>); pass it as <see cref="Trainer.Fit"/>'s onEpoch.</summary>
+    /// <param name="result">The finished epoch.</param>
+    /// <param name="lastEpoch">The last epoch of the run (<see cref="Trainer.LastEpoch(int)"/>).</param>
+    public void ReportEpoch(EpochResult result, int lastEpoch)
+    {
+        writer.WriteLine(FormatEpoch(result, lastEpoch));
+        writer.Flush();
+    }
+
+    /// <summary>"epoch 2/5: train loss … acc … | test loss … acc … | img/s, seconds, lr": training and held-out results.</summary>
+    public static string FormatEpoch(EpochResult r, int lastEpoch) =>
+        $"epoch {r.Epoch}/{lastEpoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}% | " +
+        $"test loss {r.TestLoss:F4} acc {r.TestAccuracy * 100:F2}% | {r.ImagesPerSecond:G4} img/s, {r.Seconds:F1} s, lr {r.LearningRate:G3}";
 
     /// <summary>
     /// A rate for people: whole numbers from 100 img/s, and at least three significant figures below that, so a slow

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace GpuCnn.Cli;
+
+/// <summary>Option factories with the CLI's own one-line validation messages (same wording as before System.CommandLine).</summary>
+static class Opt
+{
+    /// <summary>An integer option; null when absent, so callers can apply model-dependent defaults.</summary>
+    public static Option<int?> Int(string name, string description, int min = int.MinValue, string helpName = "N")
+    {
+        var o = new Option<int?>("--" + name) { Description = description, HelpName = helpName };
+        o.CustomParser = r =>
+        {
+            string? s = Value(r, name);
+            if (s is null) return null;
+            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
+            {
+                r.AddError($"--{name} must be an integer{(min > int.MinValue ? $" ≥ {min}" : "")}, got '{s}'");
+                return null;
+            }
+            return v;
+        };
+        return o;
+    }
+
+    /// <summary>A floating-point option; null when absent.</summary>
+    public static Option<float?> Float(string name, string description, float min = float.NegativeInfinity, string helpName = "X")
+    {
+        var o = new Option<float?>("--" + name) { Description = description, HelpName = helpName };
+        o.CustomParser = r =>
+        {
+            string? s = Value(r, name);
+            if (s is null) return null;
+            if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || float.IsNaN(v) || v < min)
+            {
+                r.AddError($"--{name} must be a number{(min > float.NegativeInfinity ? $" ≥ {min}" : "")}, got '{s}'");
+                return null;
+            }
+            return v;
+        };
+        return o;
+    }
+
+    /// <summary>A string option; null when absent.</summary>
+    public static Option<string?> Text(string name, string description, string helpName) =>
+        new("--" + name) { Description = description, HelpName = helpName };
+
+    /// <summary>A flag that takes no value.</summary>
+    public static Option<bool> Flag(string name, string description) =>
+        new("--" + name) { Description = description, Arity = ArgumentArity.Zero };
+
+    static string? Value(ArgumentResult r, string name)
+    {
+        if (r.Tokens.Count == 0) { r.AddError($"option --{name} needs a value"); return null; }
+        string v = r.Tokens[^1].Value;
+        // `--lr --steps 1`: the next option is not a value (a negative number is).
+        if (v.StartsWith("--", StringComparison.Ordinal)) { r.AddError($"option --{name} needs a value, got the option '{v}'"); return null; }
+        return v;
+    }
+
+    /// <summary>The MODEL positional: zero or more tokens, checked by <see cref="Model"/> so the message names the choices.</summary>
+    public static Argument<string[]> ModelArgument() =>
+        new("MODEL") { Description = $"one of: {string.Join(", ", Models.ModelZoo.Names)}", Arity = ArgumentArity.ZeroOrMore };
+
+    /// <summary>The one model name of a command, or a usage error listing the choices.</summary>
+    public static string Model(ParseResult p, Argument<string[]> arg, string command)
+    {
+        var names = p.GetValue(arg) ?? [];
+        if (names.Length != 1)
+            throw new UsageException($"'{command}' takes one model name; valid choices: {string.Join(", ", Models.ModelZoo.Names)}");
+        Models.ModelZoo.Defaults(names[0]); // an unknown name fails here, before any data or device is opened
+        return names[0];
+    }
+}
+
+/// <summary>Bad command-line usage; printed without a stack trace.</summary>
+sealed class UsageException(string message) : Exception(message);
