@@ -25,7 +25,12 @@ static class CurvePlot
         Line(lr, x, epochs.Select(e => (double)e.LearningRate), "learning rate");
         lr.Title("learning rate");
         lr.XLabel("epoch");
-        foreach (var p in new[] { loss, acc, lr }) p.ShowLegend(Alignment.UpperRight);
+        foreach (var p in new[] { loss, acc, lr })
+        {
+            // Epochs are whole numbers: one tick each, not ScottPlot's fractional default.
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(Math.Max(1, Math.Ceiling(x.Length / 10.0)));
+            p.ShowLegend(p == acc ? Alignment.LowerRight : Alignment.UpperRight);
+        }
         string full = Path.GetFullPath(path);
         string? dir = Path.GetDirectoryName(full);
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
