@@ -7,11 +7,11 @@ namespace GpuCnn.Cli;
 /// <summary>
 /// Facts a checkpoint's header carries for eval and predict, as entries of its existing <c>extra</c> string map, so
 /// older readers ignore them and older checkpoints (without them) still load: <c>class_names</c> (a JSON array),
-/// <c>channel_mean</c> and <c>channel_std</c> (comma-separated, one per channel) and <c>image_size</c>.
+/// <c>channel_mean</c> and <c>channel_std</c> (comma-separated, one per channel), <c>image_size</c> and <c>val_fraction</c>.
 /// </summary>
 static class CheckpointFacts
 {
-    public const string ClassNames = "class_names", ChannelMean = "channel_mean", ChannelStd = "channel_std", ImageSize = "image_size";
+    public const string ClassNames = "class_names", ChannelMean = "channel_mean", ChannelStd = "channel_std", ImageSize = "image_size", ValFraction = "val_fraction";
 
     public static void SetClassNames(IDictionary<string, string> extra, IReadOnlyList<string> names) =>
         extra[ClassNames] = JsonSerializer.Serialize(names);

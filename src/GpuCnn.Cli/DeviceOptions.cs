@@ -104,7 +104,9 @@ sealed class DataOptions
     /// <summary>The request, with image folders read by <see cref="ImageFolderPreset"/> (normalised as <paramref name="from"/> says, for eval).</summary>
     public GpuCnn.Data.DataRequest Request(ParseResult p, string model, int seed, TextWriter warn, GpuCnn.Serialization.CheckpointHeader? from = null)
     {
-        float fraction = p.GetValue(ValFraction) ?? 0.2f;
+        // eval holds out what training held out: the checkpoint's fraction unless the command line overrides it.
+        float fraction = p.GetValue(ValFraction) ?? (from is not null && from.Extra.TryGetValue(CheckpointFacts.ValFraction, out var f)
+            ? float.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 0.2f);
         if (fraction >= 1) throw new UsageException($"--val-fraction must be below 1, got {fraction}");
         return new(Name(p), model, seed)
         {

@@ -43,6 +43,7 @@ static class ImageFolderPreset
             {
                 [CheckpointFacts.ChannelMean] = CheckpointFacts.Floats(mean), [CheckpointFacts.ChannelStd] = CheckpointFacts.Floats(std),
                 [CheckpointFacts.ImageSize] = size.ToString(CultureInfo.InvariantCulture),
+                [CheckpointFacts.ValFraction] = valFraction.ToString("R", CultureInfo.InvariantCulture),
             });
     };
 }

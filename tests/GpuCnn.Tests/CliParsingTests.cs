@@ -88,4 +88,24 @@ public class CliParsingTests
         Assert.Equal(2, extra.Code);
         Assert.Contains("'summary' takes one model name", extra.Err);
     }
+
+    [Fact]
+    public void Summary_json_gives_the_table_as_data_and_the_text_columns_line_up()
+    {
+        var (code, o, err) = Run("summary", "lenet5", "--json");
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(o);
+        Assert.Equal(61706, doc.RootElement.GetProperty("total_parameters").GetInt64());
+        var fc1 = doc.RootElement.GetProperty("layers").EnumerateArray().Single(l => l.GetProperty("name").GetString() == "fc1");
+        Assert.Equal(48120, fc1.GetProperty("parameters").GetInt64());
+        Assert.Equal("full", fc1.GetProperty("receptive_field").GetString());
+        // Long layer names (GoogLeNet's) widen their column instead of shifting the others: every row of the table
+        // ends its parameter column at the same place as the header's "params".
+        var text = Run("summary", "googlenet").Out.Split('\n');
+        int end = text[1].IndexOf("params", StringComparison.Ordinal) + "params".Length;
+        var rows = text.Skip(3).TakeWhile(l => !l.StartsWith('-')).ToList();
+        Assert.True(rows.Count > 50);
+        Assert.All(rows, r => Assert.Matches(@"\d$", r[..end]));
+        Assert.All(rows, r => Assert.Equal(' ', r[end]));
+    }
 }
