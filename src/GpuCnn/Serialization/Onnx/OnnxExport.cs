@@ -30,7 +30,7 @@ public static class OnnxExport
         Save(graph, p => store.Get(p), path, options);
     }
 
-    /// <summary>Exports with weights keyed by parameter full name (<c>conv1.weight</c>), e.g. an imported model's weights.</summary>
+    /// <summary>Exports with weights keyed by parameter full name (<c>conv1.weight</c>), e.g. <see cref="OnnxModel.Weights"/>.</summary>
     public static void Save(Graph graph, IReadOnlyDictionary<string, float[]> weights, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(weights);

@@ -145,6 +145,8 @@ internal static class OnnxLayerExport
             throw c.Unsupported($"ONNX has no adaptive pooling, and the input {s[1]}×{s[2]} does not divide into {a.OutputH}×{a.OutputW} " +
                 "equal windows (export at an image size where it does)");
         int kh = s[1] / a.OutputH, kw = s[2] / a.OutputW;
-        return c.B.Node("AveragePool", c.Name, new[] { x }, Ints("kernel_shape", kh, kw), Ints("strides", kh, kw));
+        // The attributes AvgPool2d writes, so that a square window re-exports identically after an import.
+        return c.B.Node("AveragePool", c.Name, new[] { x }, Ints("kernel_shape", kh, kw), Ints("strides", kh, kw),
+            Ints("pads", 0, 0, 0, 0), Int("ceil_mode", 0), Int("count_include_pad", 1));
     }
 }
