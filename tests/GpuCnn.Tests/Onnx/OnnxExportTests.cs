@@ -38,6 +38,7 @@ public class OnnxExportTests
         { "cpu", "alexnet", 64, 3 },
         { "cpu", "alexnet-2tower", 67, 3 },
         { "cpu", "resnet18", 32, 3 },
+        { "cpu", "googlenet", 32, 3 },
         { "cuda", "lenet5", 28, 1 },
         { "opencl", "lenet5", 28, 1 },
     };
@@ -96,8 +97,10 @@ public class OnnxExportTests
         var sum = g.Add(new Dropout(0.3f), g.Add(new Add(), a, b));
         var sm = g.Add(new Softmax(), sum); // over channels at every pixel
         var head1 = g.Add(new Linear(144, 10), g.Add(new Flatten(), g.Add(new AdaptiveAvgPool2d(3, 3), sm)));
-        var head2 = g.Add(new Linear(16, 10), g.Add(new GlobalAvgPool2d(), sum)); // Linear flattens [16, 1, 1] itself
-        g.Output = g.Add(new Softmax(), g.Add(new Add(), head1, head2));
+        var gap = g.Add(new GlobalAvgPool2d(), sum);
+        var head2 = g.Add(new Linear(16, 10), gap); // Linear flattens [16, 1, 1] itself
+        var head3 = g.Add(new Linear(64, 10), g.Add(new AdaptiveAvgPool2d(2, 2), gap)); // a 1×1 input replicated (Tile)
+        g.Output = g.Add(new Softmax(), g.Add(new Add(3), head1, head2, head3)); // three inputs: Sum
         return g;
     }
 }

@@ -31,7 +31,7 @@ public class OnnxImportTests
 
     public static TheoryData<string, int, int> RoundTripModels => new()
     {
-        { "every-layer", 16, 3 }, { "lenet5", 28, 1 }, { "alexnet", 64, 3 }, { "alexnet-2tower", 67, 3 }, { "resnet18", 32, 3 },
+        { "every-layer", 16, 3 }, { "lenet5", 28, 1 }, { "alexnet-2tower", 67, 3 }, { "resnet18", 32, 3 },
     };
 
     [Theory, MemberData(nameof(RoundTripModels))]
@@ -44,7 +44,14 @@ public class OnnxImportTests
         var second = OnnxExport.ToBytes(model.Graph, p => model.Weights[p.FullName]);
         Assert.Equal(Describe(first), Describe(second));
         Assert.Equal(first, second);
-        OnnxOracle.AssertMatches(model.Graph, model.Weights, first, Backends.Get("cpu"), Atol, Rtol, 2);
+        // Same layer names: Dropout is left out, a Linear that read an image gets its explicit Flatten, and an adaptive
+        // pool with square windows comes back as AvgPool2d.
+        var names = g.Layers.Where(l => l is not Dropout).Select(l => l.Name).ToList();
+        Assert.Equal(names, model.Graph.Layers.Select(l => l.Name).Where(n => names.Contains(n) || !n.EndsWith("_flatten")));
+        foreach (var p in model.Graph.Parameters) Assert.Equal(w[p.FullName], model.Weights[p.FullName]);
+        // The big models' forward passes are compared in OnnxExportTests; identical bytes and layers make this the same model.
+        if (name is "every-layer" or "lenet5")
+            OnnxOracle.AssertMatches(model.Graph, model.Weights, first, Backends.Get("cpu"), Atol, Rtol, 2);
     }
 
     /// <summary>The model as text, one line per node, initialiser and value, so that a difference reads plainly.</summary>

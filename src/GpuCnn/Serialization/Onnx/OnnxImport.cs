@@ -111,7 +111,14 @@ internal sealed partial class OnnxImporter
                 if (!Consumers.TryGetValue(i, out var list)) Consumers[i] = list = new();
                 list.Add(n);
             }
-        foreach (var n in Order(g))
+        var order = Order(g);
+        // Constants first: a chain recognised at its head (the LRN chain) reads scalars that come later in the file.
+        foreach (var n in order.Where(n => n.OpType == "Constant" && n.Input.Count == 0))
+        {
+            OnnxOpImport.Import(this, n);
+            Done.Add(n);
+        }
+        foreach (var n in order)
             if (!Done.Contains(n)) OnnxOpImport.Import(this, n);
         if (!Values.TryGetValue(g.Output[0].Name, out var output) || output is not Node outNode)
             throw Fail($"the graph output '{g.Output[0].Name}' is not computed from the input");
