@@ -58,6 +58,18 @@ public class OnnxExportTests
         finally { File.Delete(path); }
     }
 
+    /// <summary>The rest of the zoo, opt-in: VGG's 4096-wide classifiers (120M values) are slow to serialise and load.</summary>
+    [SkippableTheory, Trait("Category", "Long")]
+    [InlineData("vgg11", 32)]
+    [InlineData("vgg16", 32)]
+    [InlineData("resnet34", 32)]
+    public void Large_zoo_model_matches_onnx_runtime(string model, int size)
+    {
+        Skip.IfNot(Environment.GetEnvironmentVariable("GPUCNN_LONG_TESTS") == "1",
+            "long run (up to 15 s per model on 2 cores): set GPUCNN_LONG_TESTS=1 to include it");
+        Zoo_model_matches_onnx_runtime("cpu", model, size, 3);
+    }
+
     [Fact]
     public void Adaptive_pooling_that_does_not_divide_names_the_layer()
     {
