@@ -11,7 +11,7 @@ namespace GpuCnn.Cli;
 /// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, on System.CommandLine.</summary>
 public static class CommandLine
 {
-    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict"];
+    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export"];
 
     /// <summary>Builds the command tree; each command's action writes to <paramref name="stdout"/>.</summary>
     public static Command Build(TextWriter stdout)
@@ -29,6 +29,7 @@ public static class CommandLine
         root.Add(BenchCommand.Create(stdout));
         root.Add(SummaryCommand.Create(stdout));
         root.Add(DevicesCommand.Create(stdout));
+        root.Add(ExportCommand.Create(stdout));
         return root;
     }
 
