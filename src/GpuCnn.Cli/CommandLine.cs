@@ -23,7 +23,7 @@ public static class CommandLine
                         [--data mnist|cifar10|synthetic|DIR] [--data-dir DIR] [--image-size N] [--classes K]
                         [--synthetic-count N] [--augment] [--device D | --devices D,D,... [--placement P]]
                         [--gemm G] [--tf32] [--no-fuse] [--cuda-graph]
-                        [--metrics FILE.json] [--save FILE]
+                        [--metrics FILE.json] [--save FILE] [--init-from FILE.safetensors]
           eval MODEL    --load FILE [--batch-size B] [--device D] [--data ...] [--data-dir DIR] [--metrics FILE.json]
           bench MODEL   [--batch-size B] [--steps N] [--warmup N] [--image-size N] [--classes K]
                         [--device D | --devices D,D,... [--placement P]] [--gemm G] [--tf32] [--no-fuse]
@@ -220,6 +220,7 @@ public static class CommandLine
             Schedule = a.String("schedule"),
             FuseActivations = !a.Has("no-fuse"),
             CudaGraphs = a.Has("cuda-graph"),
+            InitFrom = a.String("init-from"),
         };
         int limit = a.Int("train-limit", 0, 0);
         string? metrics = a.String("metrics"), save = a.String("save");

@@ -68,6 +68,12 @@ public sealed partial class Executor
         }
     }
 
+    /// <summary>The parameters and buffers with torchvision's keys (<see cref="Serialization.StateDict.Of"/>).</summary>
+    public Serialization.StateDict StateDict() => Serialization.StateDict.Of(Parameters);
+
+    /// <summary>Loads a state dict (<see cref="Serialization.StateDict.LoadInto"/>): shapes must match; with <paramref name="strict"/> keys too.</summary>
+    public Serialization.StateDictReport LoadStateDict(Serialization.StateDict dict, bool strict = true) => dict.LoadInto(Parameters, strict);
+
     /// <summary>
     /// Classifies a batch in evaluation mode: the <paramref name="k"/> most likely classes of each image with their
     /// softmax probabilities. The executor's mode is restored afterwards.
