@@ -72,7 +72,7 @@ public class ModuleTests
         using var ex = net.ToExecutor(dev, new Shape(1, 8, 8), 16, new ExecutorOptions { Seed = 4, AccumulateGradients = true });
         var opt = new Sgd(ex.Parameters, 0.2f, momentum: 0.9f);
         var losses = new List<double>();
-        for (int step = 0; step < 24; step++)
+        for (int step = 0; step < 16; step++)
         {
             int b = step % 4;
             ex.SetInput(data.Images.AsSpan(b * 16 * 64, 16 * 64));

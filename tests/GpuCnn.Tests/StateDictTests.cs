@@ -184,7 +184,7 @@ public class StateDictTests
         string metrics = tmp.File("m.json");
         var o = new StringWriter();
         var err = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(new[] { "train", "lenet5", "--device", "cpu", "--steps", "2", "--seed", "1",
+        int code = GpuCnn.Cli.CommandLine.Run(new[] { "train", "lenet5", "--device", "cpu", "--steps", "2", "--seed", "1", "--data", "synthetic", "--synthetic-count", "128",
             "--init-from", tmp.File("lenet.safetensors"), "--metrics", metrics, "--save", tmp.File("ck") }, o, err);
         Assert.True(code == 0, err.ToString());
         // The run started from seed 9's weights, not seed 1's: its checkpoint's first step moved away from them.
@@ -198,7 +198,7 @@ public class StateDictTests
 
         Safetensors.Save(tmp.File("wrong.safetensors"), new StateDict { ["fc3.weight"] = new StateTensor(new[] { 1 }, new[] { 0f }) });
         err = new StringWriter();
-        code = GpuCnn.Cli.CommandLine.Run(new[] { "train", "lenet5", "--device", "cpu", "--steps", "1", "--init-from", tmp.File("wrong.safetensors") }, new StringWriter(), err);
+        code = GpuCnn.Cli.CommandLine.Run(new[] { "train", "lenet5", "--device", "cpu", "--steps", "1", "--data", "synthetic", "--synthetic-count", "64", "--init-from", tmp.File("wrong.safetensors") }, new StringWriter(), err);
         Assert.Equal(2, code);
         var line = err.ToString().TrimEnd();
         Assert.DoesNotContain('\n', line);

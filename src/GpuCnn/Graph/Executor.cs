@@ -100,6 +100,13 @@ public sealed partial class Executor : IDisposable
     /// <summary>Uploads the labels for <see cref="ComputeLoss"/> (the loss's targets); a label &lt; 0 marks a padding row.</summary>
     public void SetLabels(ReadOnlySpan<int> batchLabels) => loss.SetTargets(batchLabels);
 
+    /// <summary>Uploads float targets for a loss that takes them (<see cref="IFloatTargetLoss"/>: MSELoss, L1Loss, BCEWithLogitsLoss).</summary>
+    public void SetTargets(ReadOnlySpan<float> targets)
+    {
+        if (loss is not IFloatTargetLoss f) throw new InvalidOperationException($"{loss.GetType().Name} takes integer labels: SetLabels");
+        f.SetTargets(targets);
+    }
+
     /// <summary>
     /// Whether forward passes behave as in training (dropout active, batch statistics). Defaults to the plan's
     /// <see cref="ExecutorOptions.Training"/>; set it to false to evaluate with a training plan.
