@@ -104,3 +104,79 @@ public static class LossKernels
         a.Stats[2] += v;
     }
 }
+
+/// <summary>Arguments of <see cref="CrossEntropyKernels.Rows"/> (one row of logits per element of n).</summary>
+public struct CrossEntropyArgs
+{
+    /// <summary>Classes per row.</summary>
+    public int Classes;
+    /// <summary>Logits z[B, C].</summary>
+    public ArrayView<float> Logits;
+    /// <summary>Label per row; a label outside [0, C) (the ignore index, padding) gives zero loss and gradient.</summary>
+    public ArrayView<int> Labels;
+    /// <summary>Class weights w[C] (ones when unweighted).</summary>
+    public ArrayView<float> Weights;
+    /// <summary>Σ_c w_c.</summary>
+    public float WeightSum;
+    /// <summary>Label smoothing ε: the target is (1 − ε)·onehot + ε/C.</summary>
+    public float Smoothing;
+    /// <summary>Per-row loss (written, unscaled).</summary>
+    public ArrayView<float> Loss;
+    /// <summary>Per-row correctness, 1 where argmax equals the label (written).</summary>
+    public ArrayView<float> Correct;
+    /// <summary>Gradient of the reduced loss with respect to the logits (written).</summary>
+    public ArrayView<float> DLogits;
+    /// <summary>Scale of the gradient: 1 / Σ_b w[label_b] for a mean, 1 for a sum.</summary>
+    public float Scale;
+}
+
+/// <summary>
+/// Cross-entropy as <c>torch.nn.CrossEntropyLoss</c> with class weights and label smoothing, fused forward and
+/// backward per row, with p = softmax(z), y the label and ε the smoothing:
+/// loss_b = (1 − ε)·w_y·(−log p_y) + (ε/C)·Σ_c w_c·(−log p_c);
+/// ∂loss_b/∂z_c = (1 − ε)·w_y·(p_c − [c = y]) + (ε/C)·(p_c·Σ_k w_k − w_c).
+/// </summary>
+public static class CrossEntropyKernels
+{
+    /// <summary>Writes per-row loss and correctness and the scaled gradient.</summary>
+    public static void Rows(Index1D t, int n, int chunk, CrossEntropyArgs a)
+    {
+        int classes = a.Classes;
+        int end = Chunk.End(t, chunk, n);
+        float smooth = a.Smoothing / classes;
+        for (int b = Chunk.Start(t, chunk); b < end; b++)
+        {
+            int row = b * classes;
+            int label = a.Labels[b];
+            if (label < 0 || label >= classes)
+            {
+                for (int c = 0; c < classes; c++) a.DLogits[row + c] = 0f;
+                a.Loss[b] = 0f;
+                a.Correct[b] = 0f;
+                continue;
+            }
+            float max = a.Logits[row];
+            int arg = 0;
+            for (int c = 1; c < classes; c++)
+            {
+                float v = a.Logits[row + c];
+                if (v > max) { max = v; arg = c; }
+            }
+            float sum = 0f;
+            for (int c = 0; c < classes; c++) sum += XMath.Exp(a.Logits[row + c] - max);
+            float logSum = XMath.Log(sum);
+            float wy = a.Weights[label];
+            float smoothed = 0f;
+            for (int c = 0; c < classes; c++) smoothed += a.Weights[c] * (logSum - (a.Logits[row + c] - max));
+            a.Loss[b] = (1f - a.Smoothing) * wy * (logSum - (a.Logits[row + label] - max)) + smooth * smoothed;
+            a.Correct[b] = arg == label ? 1f : 0f;
+            float inv = 1f / sum;
+            for (int c = 0; c < classes; c++)
+            {
+                float pc = XMath.Exp(a.Logits[row + c] - max) * inv;
+                float g = (1f - a.Smoothing) * wy * (c == label ? pc - 1f : pc) + smooth * (pc * a.WeightSum - a.Weights[c]);
+                a.DLogits[row + c] = a.Scale * g;
+            }
+        }
+    }
+}

@@ -33,6 +33,7 @@ static class TrainCommand
         var cudaGraph = Opt.Flag("cuda-graph", "replay each training step as one captured CUDA graph (CUDA, one device, SGD, no dropout)");
         var metrics = Opt.Text("metrics", "write the run's results as JSON", "FILE.json");
         var save = Opt.Text("save", "save a checkpoint (weights, optimiser state, normalisation, class names)", "FILE");
+        var initFrom = Opt.Text("init-from", "start from the weights of a safetensors file (a state dict with the model's keys)", "FILE.safetensors");
         var data = new DataOptions();
         var dev = new DeviceOptions();
         var curves = new CurveOptions();
@@ -46,6 +47,7 @@ static class TrainCommand
         c.Add(cudaGraph);
         c.Add(metrics);
         c.Add(save);
+        c.Add(initFrom);
         curves.AddTo(c);
         c.SetAction(p =>
         {
@@ -69,6 +71,7 @@ static class TrainCommand
                 Schedule = p.GetValue(schedule),
                 FuseActivations = !p.GetValue(noFuse),
                 CudaGraphs = p.GetValue(cudaGraph),
+                InitFrom = p.GetValue(initFrom),
             };
             var sel = DataPresets.Load(data.Request(p, name, s, o));
             opts = opts with { Mean = sel.Mean, Std = sel.Std, TrainTransform = sel.TrainTransform, EvalTransform = sel.EvalTransform };

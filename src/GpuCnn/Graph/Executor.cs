@@ -13,7 +13,7 @@ namespace GpuCnn.Graphs;
 /// output is an <see cref="ILoss"/> (<see cref="ExecutorOptions.Loss"/>). Other batch sizes share the parameters
 /// through <see cref="ForBatchSize"/>.
 /// </summary>
-public sealed class Executor : IDisposable
+public sealed partial class Executor : IDisposable
 {
     readonly IReadOnlyList<ComputeDevice> devices;
     readonly bool ownsStore;
@@ -35,7 +35,7 @@ public sealed class Executor : IDisposable
         Plan = Planner.Build(graph, devices.Select(d => d.Id).ToArray(), batchSize, options);
         this.devices = devices;
         ownsStore = parameters is null;
-        Parameters = parameters ?? new ParameterStore(graph, devices);
+        Parameters = parameters ?? new ParameterStore(graph, devices, Options.Seed);
         foreach (var n in Plan.Order) n.Layer?.Bind(devices[n.Device]);
         state = new RunState { Training = Options.Training };
         loss = Options.Loss();
@@ -100,6 +100,13 @@ public sealed class Executor : IDisposable
     /// <summary>Uploads the labels for <see cref="ComputeLoss"/> (the loss's targets); a label &lt; 0 marks a padding row.</summary>
     public void SetLabels(ReadOnlySpan<int> batchLabels) => loss.SetTargets(batchLabels);
 
+    /// <summary>Uploads float targets for a loss that takes them (<see cref="IFloatTargetLoss"/>: MSELoss, L1Loss, BCEWithLogitsLoss).</summary>
+    public void SetTargets(ReadOnlySpan<float> targets)
+    {
+        if (loss is not IFloatTargetLoss f) throw new InvalidOperationException($"{loss.GetType().Name} takes integer labels: SetLabels");
+        f.SetTargets(targets);
+    }
+
     /// <summary>
     /// Whether forward passes behave as in training (dropout active, batch statistics). Defaults to the plan's
     /// <see cref="ExecutorOptions.Training"/>; set it to false to evaluate with a training plan.
@@ -150,13 +157,21 @@ public sealed class Executor : IDisposable
         memory.View(g).CopyFromCPU(memory.DeviceOf(g).Stream, ref MemoryMarshal.GetReference(grad), grad.Length);
     }
 
-    /// <summary>Runs every backward step (and the gradient transfers), filling parameter gradients.</summary>
+    /// <summary>
+    /// Runs every backward step (and the gradient transfers), filling parameter gradients: overwriting them, or with
+    /// <see cref="ExecutorOptions.AccumulateGradients"/> adding to them until <see cref="ZeroGrad"/>.
+    /// </summary>
     public void Backward()
     {
         if (!Options.Training) throw new InvalidOperationException("this executor was planned for inference only");
         Parameters.BindViews();
+        state.ParamGradBeta = Options.AccumulateGradients && Parameters.GradientsHeld ? 1f : 0f;
         for (int i = Plan.LossIndex + 1; i < steps.Length; i++) steps[i].Run();
+        Parameters.GradientsHeld = Options.AccumulateGradients;
     }
+
+    /// <summary>Clears the parameter gradients (<see cref="ParameterStore.ZeroGrad"/>), shared with every batch size.</summary>
+    public void ZeroGrad() => Parameters.ZeroGrad();
 
     float[] Download(int buffer)
     {

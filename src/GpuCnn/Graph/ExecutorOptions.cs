@@ -29,6 +29,12 @@ public sealed record ExecutorOptions
     /// </summary>
     public bool FuseActivations { get; init; } = true;
     /// <summary>
+    /// Accumulate parameter gradients over <see cref="Executor.Backward"/> calls until <see cref="Executor.ZeroGrad"/>,
+    /// as PyTorch does (the first backward after ZeroGrad still overwrites, which skips a read). Off by default: each
+    /// backward overwrites them, which is what a plain training step wants.
+    /// </summary>
+    public bool AccumulateGradients { get; init; }
+    /// <summary>
     /// Creates the loss the executor computes on the graph's output (one instance per executor, so per batch size).
     /// Softmax cross-entropy over integer labels by default.
     /// </summary>

@@ -47,8 +47,12 @@ public sealed class ParameterStore : IDisposable
 
     readonly Dictionary<Parameter, (DeviceSlice Slice, long Offset)> where = new();
 
-    /// <summary>Lays out the parameters of <paramref name="graph"/> on the devices its nodes are placed on.</summary>
-    public ParameterStore(Graph graph, IReadOnlyList<ComputeDevice> devices)
+    /// <summary>
+    /// Lays out the parameters of <paramref name="graph"/> on the devices its nodes are placed on and initialises
+    /// them from <paramref name="seed"/> (<see cref="Initialize"/>), so no path leaves a model with all-zero weights
+    /// or a BatchNorm with γ = 0.
+    /// </summary>
+    public ParameterStore(Graph graph, IReadOnlyList<ComputeDevice> devices, int seed = 0)
     {
         Graph = graph;
         var perDevice = new Dictionary<int, List<Parameter>>();
@@ -77,6 +81,7 @@ public sealed class ParameterStore : IDisposable
             Slices.Add(slice);
         }
         BindViews();
+        Initialize(seed);
     }
 
     internal static void CheckDevice(Node n, IReadOnlyList<ComputeDevice> devices)
@@ -144,6 +149,20 @@ public sealed class ParameterStore : IDisposable
             foreach (var (p, off) in s.Entries) p.InitialValues(seed).CopyTo(all, off);
             s.Values.View.CopyFromCPU(s.Device.Stream, all);
         }
+    }
+
+    /// <summary>
+    /// True once a backward pass of an accumulating executor (<see cref="ExecutorOptions.AccumulateGradients"/>) has
+    /// written the gradients since the last <see cref="ZeroGrad"/>: the next one adds to them (β = 1) instead of
+    /// overwriting (β = 0). Shared by every executor over this store, so micro-batches of any size accumulate.
+    /// </summary>
+    public bool GradientsHeld { get; internal set; }
+
+    /// <summary>Clears every gradient (as PyTorch's <c>zero_grad</c>): the next backward pass overwrites them.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var s in Slices) s.Grads.View.MemSetToZero(s.Device.Stream);
+        GradientsHeld = false;
     }
 
     /// <summary>Frees the device memory.</summary>

@@ -50,6 +50,9 @@ public sealed class BatchNorm2d : Layer
     /// <summary>Running variance (buffer, unbiased batch variances).</summary>
     public Parameter RunningVar { get; }
 
+    /// <summary>Training forward passes run so far (PyTorch's <c>num_batches_tracked</c>, kept on the host).</summary>
+    public long NumBatchesTracked { get; set; }
+
     /// <inheritdoc/>
     public override string TypeName => "BatchNorm2d";
 
@@ -83,6 +86,7 @@ public sealed class BatchNorm2d : Layer
     {
         var p = Geometry(io.Inputs[0].Shape);
         var stats = scratch[Device].View;
+        if (io.Training) NumBatchesTracked++;
         if (io.Training)
             batchStats!.Launch(Channels, new()
             {

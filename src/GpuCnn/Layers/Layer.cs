@@ -65,6 +65,13 @@ public abstract class Layer
     /// <summary>Unique name within its graph (e.g. <c>conv1</c>).</summary>
     public string Name { get; internal set; }
 
+    /// <summary>
+    /// The module path that prefixes this layer's keys in a state dict (torchvision's, e.g. <c>features.0</c>);
+    /// <see cref="Name"/> when unset. Only names: initialisation stays keyed by <see cref="Name"/>.
+    /// </summary>
+    public string StateName { get => stateName ?? Name; set => stateName = value; }
+    string? stateName;
+
     /// <summary>Type name as PyTorch users know it, e.g. <c>Conv2d</c>.</summary>
     public abstract string TypeName { get; }
 

@@ -17,23 +17,24 @@ public static class AlexNet
     {
         var g = new Graph { Name = "alexnet" };
         var x = g.Input(new Shape(channels, imageSize, imageSize));
-        Node C(Node h, int cin, int cout, int k, int s, int p, string name) =>
-            g.Add(new ReLU($"relu_{name}"), g.Add(new Conv2d(cin, cout, k, s, p, name: name), h));
-        x = C(x, channels, 64, 11, 4, 2, "conv1");
+        // The last argument is torchvision's index in `features`, its state-dict prefix.
+        Node C(Node h, int cin, int cout, int k, int s, int p, string name, int feature) =>
+            g.Add(new ReLU($"relu_{name}"), g.Add(new Conv2d(cin, cout, k, s, p, name: name) { StateName = $"features.{feature}" }, h));
+        x = C(x, channels, 64, 11, 4, 2, "conv1", 0);
         x = g.Add(new MaxPool2d(3, 2, name: "pool1"), x);
-        x = C(x, 64, 192, 5, 1, 2, "conv2");
+        x = C(x, 64, 192, 5, 1, 2, "conv2", 3);
         x = g.Add(new MaxPool2d(3, 2, name: "pool2"), x);
-        x = C(x, 192, 384, 3, 1, 1, "conv3");
-        x = C(x, 384, 256, 3, 1, 1, "conv4");
-        x = C(x, 256, 256, 3, 1, 1, "conv5");
+        x = C(x, 192, 384, 3, 1, 1, "conv3", 6);
+        x = C(x, 384, 256, 3, 1, 1, "conv4", 8);
+        x = C(x, 256, 256, 3, 1, 1, "conv5", 10);
         x = g.Add(new MaxPool2d(3, 2, name: "pool5"), x);
         x = g.Add(new AdaptiveAvgPool2d(6, 6, "avgpool"), x);
         x = g.Add(new Flatten("flatten"), x);
         x = g.Add(new Dropout(0.5f, "drop6"), x);
-        x = g.Add(new ReLU("relu6"), g.Add(new Linear(256 * 36, 4096, name: "fc6"), x));
+        x = g.Add(new ReLU("relu6"), g.Add(new Linear(256 * 36, 4096, name: "fc6") { StateName = "classifier.1" }, x));
         x = g.Add(new Dropout(0.5f, "drop7"), x);
-        x = g.Add(new ReLU("relu7"), g.Add(new Linear(4096, 4096, name: "fc7"), x));
-        g.Output = g.Add(new Linear(4096, classes, name: "fc8"), x);
+        x = g.Add(new ReLU("relu7"), g.Add(new Linear(4096, 4096, name: "fc7") { StateName = "classifier.4" }, x));
+        g.Output = g.Add(new Linear(4096, classes, name: "fc8") { StateName = "classifier.6" }, x);
         return g;
     }
 

@@ -7,7 +7,7 @@ namespace GpuCnn.Models;
 /// <summary>
 /// VGG (Simonyan and Zisserman 2014) as torchvision builds it without batch norm: 3×3 convolutions with padding 1
 /// and ReLU, 2×2 max pooling, adaptive average pooling to 7×7, then FC 4096, ReLU, dropout, FC 4096, ReLU, dropout,
-/// FC classes. vgg16 has 138,357,544 parameters for 1,000 classes. Below 64×64 input (CIFAR) the classifier is the
+/// FC classes, with torchvision's state-dict keys (<c>features.N</c>, <c>classifier.N</c>). vgg16 has 138,357,544 parameters for 1,000 classes. Below 64×64 input (CIFAR) the classifier is the
 /// common small-image head instead: the 512 features straight into FC classes.
 /// </summary>
 public static class Vgg
@@ -22,12 +22,13 @@ public static class Vgg
     {
         var g = new Graph { Name = name };
         var x = g.Input(new Shape(channels, imageSize, imageSize));
-        int c = channels, conv = 0, pool = 0;
+        int c = channels, conv = 0, pool = 0, feature = 0; // feature: the index in torchvision's `features`
         foreach (int v in config)
         {
-            if (v == 0) { x = g.Add(new MaxPool2d(2, name: $"pool{++pool}"), x); continue; }
+            if (v == 0) { x = g.Add(new MaxPool2d(2, name: $"pool{++pool}"), x); feature++; continue; }
             conv++;
-            x = g.Add(new Conv2d(c, v, 3, 1, 1, name: $"conv{conv}"), x);
+            x = g.Add(new Conv2d(c, v, 3, 1, 1, name: $"conv{conv}") { StateName = $"features.{feature}" }, x);
+            feature += 2;
             x = g.Add(new ReLU($"relu{conv}"), x);
             c = v;
         }
@@ -39,11 +40,11 @@ public static class Vgg
         }
         x = g.Add(new AdaptiveAvgPool2d(7, 7, "avgpool"), x);
         x = g.Add(new Flatten("flatten"), x);
-        x = g.Add(new ReLU("relu_fc1"), g.Add(new Linear(512 * 49, 4096, name: "fc1"), x));
+        x = g.Add(new ReLU("relu_fc1"), g.Add(new Linear(512 * 49, 4096, name: "fc1") { StateName = "classifier.0" }, x));
         x = g.Add(new Dropout(0.5f, "drop1"), x);
-        x = g.Add(new ReLU("relu_fc2"), g.Add(new Linear(4096, 4096, name: "fc2"), x));
+        x = g.Add(new ReLU("relu_fc2"), g.Add(new Linear(4096, 4096, name: "fc2") { StateName = "classifier.3" }, x));
         x = g.Add(new Dropout(0.5f, "drop2"), x);
-        g.Output = g.Add(new Linear(4096, classes, name: "fc3"), x);
+        g.Output = g.Add(new Linear(4096, classes, name: "fc3") { StateName = "classifier.6" }, x);
         return g;
     }
 }

@@ -67,26 +67,26 @@ public static class Checkpoint
             Parameters = pars.Select(p => new ParameterEntry(p.FullName, p.Shape.ToArray())).ToList(),
             Extra = extra is null ? new() : new(extra),
         };
-        using var ms = new MemoryStream();
-        ms.Write(Magic);
-        WriteU32(ms, Version);
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
-        WriteU32(ms, (uint)json.Length);
-        ms.Write(json);
-        foreach (var p in pars) WriteFloats(ms, store.Get(p));
-        if (optimizer is not null)
-            foreach (var s in PerParameterState(store, optimizer)) WriteFloats(ms, s);
-        WriteU32(ms, Crc32(ms.GetBuffer().AsSpan(0, (int)ms.Length)));
-
         string full = Path.GetFullPath(path);
         string? dir = Path.GetDirectoryName(full);
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         string tmp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            // Streamed parameter by parameter, with a running CRC: no 2 GiB limit and no copy of the whole file.
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                fs.Write(ms.GetBuffer().AsSpan(0, (int)ms.Length));
+                uint crc = 0xFFFFFFFFu;
+                void Put(ReadOnlySpan<byte> b) { crc = Crc32Update(crc, b); fs.Write(b); }
+                Put(Magic);
+                Put(U32(Version));
+                byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
+                Put(U32((uint)json.Length));
+                Put(json);
+                foreach (var p in pars) Put(LittleEndian(store.Get(p)));
+                if (optimizer is not null)
+                    foreach (var st in PerParameterState(store, optimizer)) Put(LittleEndian(st));
+                fs.Write(U32(crc ^ 0xFFFFFFFFu));
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
@@ -130,56 +130,85 @@ public static class Checkpoint
         return header;
     }
 
+    /// <summary>Headers beyond this are refused before anything is allocated for them.</summary>
+    const uint MaxHeaderBytes = 64 << 20;
+
     static (CheckpointHeader Header, float[][] Values, float[][]? State) Read(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        if (Directory.Exists(path)) throw new DataFormatException(path, "is a directory, not a checkpoint");
+        FileStream fs;
+        try { fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"{path}: checkpoint not found", path); }
-        if (bytes.Length < Magic.Length + 12 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new DataFormatException(path, "not a GpuCnn checkpoint (bad magic)");
-        int pos = Magic.Length;
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(pos)); pos += 4;
-        if (version != Version)
-            throw new DataFormatException(path, $"checkpoint format version {version} is not supported (this build reads version {Version})");
-        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
-        uint headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(pos)); pos += 4;
-        if (headerLen > bytes.Length - pos - 4)
-            throw new DataFormatException(path, $"truncated: header says {headerLen} bytes but only {bytes.Length - pos - 4} remain");
-        if (Crc32(bytes.AsSpan(0, bytes.Length - 4)) != stored)
-            throw new DataFormatException(path, "checksum mismatch: the file is corrupt or truncated");
-        CheckpointHeader header;
-        try
+        using (fs)
         {
-            header = JsonSerializer.Deserialize<CheckpointHeader>(bytes.AsSpan(pos, (int)headerLen), Json)
-                ?? throw new JsonException("empty header");
-        }
-        catch (JsonException e) { throw new DataFormatException(path, $"bad header: {e.Message}", e); }
-        pos += (int)headerLen;
-        long need = header.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * 4;
-        int body = bytes.Length - 4 - pos;
-        bool hasState = header.Optimizer is not null;
-        if (hasState && header.OptimizerStateBuffers is < 0 or > 8)
-            throw new DataFormatException(path, $"bad header: {header.OptimizerStateBuffers} optimiser state buffers");
-        long expected = need * (1 + (hasState ? header.OptimizerStateBuffers : 0));
-        if (body != expected)
-            throw new DataFormatException(path, $"truncated or padded: expected {expected} bytes of tensor data, found {body}");
-        var values = new float[header.Parameters.Count][];
-        for (int i = 0; i < values.Length; i++) values[i] = ReadFloats(bytes, ref pos, header.Parameters[i].Shape);
-        float[][]? state = null;
-        if (hasState)
-        {
-            // Per parameter: buffer 0, buffer 1, ... each the parameter's size.
-            state = new float[header.Parameters.Count][];
-            for (int i = 0; i < state.Length; i++)
+            // Devices such as /dev/zero report no length: nothing of theirs is a checkpoint.
+            long length = fs.CanSeek ? fs.Length : 0;
+            Span<byte> head = stackalloc byte[Magic.Length + 8];
+            if (length < Magic.Length + 12 || fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length
+                || !head[..Magic.Length].SequenceEqual(Magic))
+                throw new DataFormatException(path, "not a GpuCnn checkpoint (bad magic)");
+            long pos = Magic.Length;
+            uint version = BinaryPrimitives.ReadUInt32LittleEndian(head[(int)pos..]); pos += 4;
+            if (version != Version)
+                throw new DataFormatException(path, $"checkpoint format version {version} is not supported (this build reads version {Version})");
+            uint headerLen = BinaryPrimitives.ReadUInt32LittleEndian(head[(int)pos..]); pos += 4;
+            if (headerLen > length - pos - 4)
+                throw new DataFormatException(path, $"truncated: header says {headerLen} bytes but only {length - pos - 4} remain");
+            if (headerLen > MaxHeaderBytes)
+                throw new DataFormatException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
+            if (StreamedCrc(fs, length - 4) != ReadU32At(fs, length - 4))
+                throw new DataFormatException(path, "checksum mismatch: the file is corrupt or truncated");
+            fs.Position = pos;
+            var json = new byte[headerLen];
+            fs.ReadExactly(json);
+            CheckpointHeader header;
+            try { header = JsonSerializer.Deserialize<CheckpointHeader>(json, Json) ?? throw new JsonException("empty header"); }
+            catch (JsonException e) { throw new DataFormatException(path, $"bad header: {e.Message}", e); }
+            pos += headerLen;
+            if (header.Parameters.Any(p => p.Shape is null || p.Shape.Any(d => d < 0)))
+                throw new DataFormatException(path, "bad header: a parameter has no shape or a negative dimension");
+            long need = header.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * 4;
+            long body = length - 4 - pos;
+            bool hasState = header.Optimizer is not null;
+            if (hasState && header.OptimizerStateBuffers is < 0 or > 8)
+                throw new DataFormatException(path, $"bad header: {header.OptimizerStateBuffers} optimiser state buffers");
+            long expected = need * (1 + (hasState ? header.OptimizerStateBuffers : 0));
+            if (body != expected)
+                throw new DataFormatException(path, $"truncated or padded: expected {expected} bytes of tensor data, found {body}");
+            var values = new float[header.Parameters.Count][];
+            for (int i = 0; i < values.Length; i++) values[i] = ReadFloats(fs, header.Parameters[i].Shape, 1);
+            float[][]? state = null;
+            if (hasState)
             {
-                var shape = header.Parameters[i].Shape;
-                long size = shape.Aggregate(1L, (a, d) => a * d);
-                state[i] = new float[size * header.OptimizerStateBuffers];
-                for (int b = 0; b < header.OptimizerStateBuffers; b++)
-                    ReadFloats(bytes, ref pos, shape).CopyTo(state[i], b * size);
+                // Per parameter: buffer 0, buffer 1, ... each the parameter's size.
+                state = new float[header.Parameters.Count][];
+                for (int i = 0; i < state.Length; i++) state[i] = ReadFloats(fs, header.Parameters[i].Shape, header.OptimizerStateBuffers);
             }
+            return (header, values, state);
         }
-        return (header, values, state);
+    }
+
+    static uint StreamedCrc(FileStream fs, long end)
+    {
+        fs.Position = 0;
+        var buffer = new byte[1 << 20];
+        uint crc = 0xFFFFFFFFu;
+        for (long left = end; left > 0;)
+        {
+            int n = fs.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n <= 0) break;
+            crc = Crc32Update(crc, buffer.AsSpan(0, n));
+            left -= n;
+        }
+        return crc ^ 0xFFFFFFFFu;
+    }
+
+    static uint ReadU32At(FileStream fs, long at)
+    {
+        fs.Position = at;
+        Span<byte> b = stackalloc byte[4];
+        fs.ReadExactly(b);
+        return BinaryPrimitives.ReadUInt32LittleEndian(b);
     }
 
     /// <summary>Optimiser state per parameter, gathered from the per-device slices.</summary>
@@ -214,25 +243,29 @@ public static class Checkpoint
         }).ToList();
     }
 
-    static void WriteU32(Stream s, uint v)
+    static byte[] U32(uint v)
     {
-        Span<byte> b = stackalloc byte[4];
+        var b = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(b, v);
-        s.Write(b);
+        return b;
     }
 
-    static void WriteFloats(Stream s, float[] a)
+    static byte[] LittleEndian(float[] a)
     {
-        var b = new byte[a.Length * 4];
+        var b = new byte[a.Length * 4L];
         for (int i = 0; i < a.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), a[i]);
-        s.Write(b);
+        return b;
     }
 
-    static float[] ReadFloats(byte[] bytes, ref int pos, int[] shape)
+    /// <summary><paramref name="copies"/> consecutive tensors of <paramref name="shape"/>, read from the stream into one array.</summary>
+    static float[] ReadFloats(Stream s, int[] shape, int copies)
     {
-        long n = shape.Aggregate(1L, (a, d) => a * d);
+        long n = shape.Aggregate(1L, (a, d) => a * d) * copies;
+        if (n > Array.MaxLength) throw new DataFormatException(s is FileStream f ? f.Name : "checkpoint", $"a tensor of {n} values is more than one array holds");
         var a = new float[n];
-        for (int i = 0; i < n; i++, pos += 4) a[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(pos));
+        s.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        if (!BitConverter.IsLittleEndian)
+            for (long i = 0; i < n; i++) a[i] = BinaryPrimitives.ReadSingleLittleEndian(BitConverter.GetBytes(a[i]));
         return a;
     }
 
@@ -244,10 +277,11 @@ public static class Checkpoint
     }).ToArray();
 
     /// <summary>CRC-32 (IEEE 802.3, as zlib).</summary>
-    public static uint Crc32(ReadOnlySpan<byte> data)
+    public static uint Crc32(ReadOnlySpan<byte> data) => Crc32Update(0xFFFFFFFFu, data) ^ 0xFFFFFFFFu;
+
+    static uint Crc32Update(uint c, ReadOnlySpan<byte> data)
     {
-        uint c = 0xFFFFFFFFu;
         foreach (byte b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
+        return c;
     }
 }

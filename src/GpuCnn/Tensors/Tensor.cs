@@ -49,6 +49,9 @@ public sealed class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>Uploads <paramref name="data"/> as a tensor of <paramref name="shape"/> on <paramref name="device"/>.</summary>
+    public static Tensor FromArray(ReadOnlySpan<float> data, Shape shape, ComputeDevice device) => FromArray(device, shape, data);
+
     /// <summary>A view of device memory with a shape; the caller keeps the memory alive.</summary>
     public static Tensor Wrap(ComputeDevice device, Shape shape, ArrayView<float> view)
     {

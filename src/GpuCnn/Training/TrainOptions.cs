@@ -52,6 +52,11 @@ public sealed record TrainOptions
     /// the graph allow it; see <see cref="Trainer.CudaGraphProblem"/>. Off by default.
     /// </summary>
     public bool CudaGraphs { get; init; }
+    /// <summary>
+    /// A safetensors state dict (torchvision's keys) to start from instead of the seed's initial weights; loaded
+    /// strictly, so every missing or unexpected key and every shape mismatch is an error.
+    /// </summary>
+    public string? InitFrom { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

@@ -23,8 +23,14 @@ public sealed class Trainer : IDisposable
     {
         Options = options;
         Graph = graph;
+        // The executor's store initialises the parameters from options.Seed on creation.
         Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations });
-        Executor.Parameters.Initialize(options.Seed);
+        if (options.InitFrom is { } init)
+        {
+            try { Serialization.Safetensors.Load(init).LoadInto(Executor.Parameters, strict: true); }
+            catch (Serialization.StateDictException e) { Executor.Dispose(); throw new ArgumentException($"{init}: {e.Message}", e); }
+            catch { Executor.Dispose(); throw; }
+        }
         Optimizer = OptimizerFactory.Create(options.Optimizer, Executor.Parameters, options.LearningRate, options.Momentum,
             options.WeightDecay, options.Nesterov, options.DecayBiases);
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)

@@ -46,6 +46,12 @@ public sealed class SoftmaxCrossEntropyLoss : ILoss
     /// <inheritdoc/>
     public int ValidTargets => valid;
 
+    /// <summary>
+    /// Multiplies the gradient (not the statistics), as PyTorch's <c>(loss * scale).backward()</c>: 1/k for each of
+    /// k equal micro-batches whose accumulated gradients should equal the full batch's mean.
+    /// </summary>
+    public float Scale { get; set; } = 1f;
+
     /// <inheritdoc/>
     public void SetTargets(ReadOnlySpan<int> targets)
     {
@@ -72,7 +78,7 @@ public sealed class SoftmaxCrossEntropyLoss : ILoss
         loss!.Launch(batch, new SoftmaxCrossEntropyArgs
         {
             Classes = classes, Logits = logits, Labels = labels!.View, Loss = rows!.View, Correct = correct!.View,
-            DLogits = gradient, Scale = valid > 0 ? 1f / valid : 0f,
+            DLogits = gradient, Scale = valid > 0 ? Scale / valid : 0f,
         });
         accumulate!.Launch(1, new LossStatsArgs { Rows = batch, Loss = rows.View, Correct = correct.View, Labels = labels.View, Stats = stats!.View });
     }

@@ -63,6 +63,7 @@ internal sealed class LayerBackwardStep : ExecutorStep
     {
         io.Training = state.Training;
         io.Step = state.Step;
+        io.ParamGradBeta = state.ParamGradBeta;
         layer.Backward(io);
     }
 }
