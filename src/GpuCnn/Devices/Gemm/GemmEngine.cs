@@ -18,6 +18,7 @@ public sealed class GemmEngine
     readonly DirectFamily direct;
     readonly TiledFamily tile64, tile128;
     readonly BlockedFamily blocked;
+    readonly SimdFamily simd;
     readonly CuBlasFamily cublas;
     readonly ConcurrentDictionary<GemmProduct, GemmFamily> chosen = new(GemmProduct.SameChoice);
     readonly ConcurrentDictionary<string, GemmFamily> choices = new();
@@ -32,7 +33,8 @@ public sealed class GemmEngine
         tile128 = new TiledFamily(device, this, GemmFamily.Tile128);
         blocked = new BlockedFamily(device);
         cublas = new CuBlasFamily(device, direct);
-        families = new IGemmFamily[] { null!, direct, tile64, tile128, cublas, blocked };
+        simd = new SimdFamily(device);
+        families = new IGemmFamily[] { null!, direct, tile64, tile128, cublas, blocked, simd };
         for (int i = 1; i < families.Length; i++) Debug.Assert((int)families[i].Id == i);
         var env = Parse(Environment.GetEnvironmentVariable("GPUCNN_GEMM"));
         // The variable forces a family for a whole run; a device that cannot run it keeps Auto.
@@ -83,11 +85,11 @@ public sealed class GemmEngine
     /// <summary>Families tried by tuning, in order.</summary>
     public static readonly GemmFamily[] Candidates = { GemmFamily.Direct, GemmFamily.Tile64, GemmFamily.Tile128 };
 
-    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas|blocked</c> (case-insensitive); null or empty gives Auto.</summary>
+    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas|blocked|simd</c> (case-insensitive); null or empty gives Auto.</summary>
     public static GemmFamily Parse(string? name) =>
         string.IsNullOrWhiteSpace(name) ? GemmFamily.Auto
         : Enum.TryParse<GemmFamily>(name, true, out var k) && Enum.IsDefined(k) ? k
-        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas, blocked");
+        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas, blocked, simd");
 
     /// <summary>Computes <paramref name="product"/> over <paramref name="operands"/> with the family <see cref="Choose"/> gives.</summary>
     public void Run(in GemmProduct product, in GemmOperands operands) =>
@@ -151,6 +153,16 @@ public sealed class GemmEngine
 
     /// <summary>Launches the register-blocked GEMM for <see cref="BlockedGemmParams.Prepare"/>d parameters (<see cref="GemmFamily.Blocked"/>).</summary>
     public void LaunchBlocked(in BlockedGemmArgs args) => blocked.Launch(args);
+
+    /// <summary>Computes prepared blocked-GEMM parameters with the host SIMD GEMM (<see cref="GemmFamily.Simd"/>; CPU accelerator only).</summary>
+    internal void RunSimd(in BlockedGemmArgs args) => simd.Compute(args);
+
+    /// <summary>Host threads of the SIMD family's products (default: the processor count; the results never depend on it).</summary>
+    public int SimdThreads
+    {
+        get => simd.Threads;
+        set => simd.Threads = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "at least one thread");
+    }
 
     /// <summary>
     /// Launches the tiled kernel of <paramref name="family"/> (Tile64 or Tile128) for C[b] = A[b]·B[b] with

@@ -29,6 +29,11 @@ public enum GemmFamily
     /// choice for large products; on GPUs only when asked for.
     /// </summary>
     Blocked,
+    /// <summary>
+    /// Host SIMD GEMM (<see cref="SimdGemm"/>: packed panels, a vector micro-kernel, threads over tiles of C) over the
+    /// blocked family's strided decomposition, reading the CPU accelerator's buffers in place; CPU accelerator only.
+    /// </summary>
+    Simd,
 }
 
 /// <summary>
