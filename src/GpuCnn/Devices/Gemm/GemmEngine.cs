@@ -71,6 +71,26 @@ public sealed class GemmEngine
     public const long CpuBlockedMacs = 1L << 18;
 
     /// <summary>
+    /// Multiply-adds from which the CPU accelerator's <see cref="GemmFamily.Auto"/> takes <see cref="GemmFamily.Simd"/>
+    /// (with <see cref="CpuSimd"/>): below it, the stream synchronisation and the host threads' start cost more than the
+    /// direct kernel's launch (measurements in docs/benchmarks.md).
+    /// </summary>
+    public const long CpuSimdMacs = 1L << 12;
+
+    /// <summary>
+    /// Lets the CPU accelerator's <see cref="GemmFamily.Auto"/> take the host SIMD family (default; the environment
+    /// variable <c>GPUCNN_CPU_SIMD=0</c> turns it off). Off, the choice is the ILGPU kernels' rule that came before
+    /// it (blocked from <see cref="CpuBlockedMacs"/>, else direct), bit for bit. Set it before the first product:
+    /// choices are cached.
+    /// </summary>
+    public bool CpuSimd { get; set; } = Environment.GetEnvironmentVariable("GPUCNN_CPU_SIMD") != "0";
+
+    /// <summary>The CPU accelerator's choice by size (no timing).</summary>
+    GemmFamily CpuChoice(in GemmProduct product) =>
+        CpuSimd && product.MultiplyAdds >= CpuSimdMacs ? GemmFamily.Simd
+        : product.MultiplyAdds >= CpuBlockedMacs ? GemmFamily.Blocked : GemmFamily.Direct;
+
+    /// <summary>
     /// Tune on the CPU accelerator too. Off by default: there the families are chosen by size without timing (the tiled
     /// ones need 256-thread groups, see <see cref="DeviceManager.OpenGroupedCpu"/>, and barriers are slow on the CPU).
     /// </summary>
@@ -110,7 +130,7 @@ public sealed class GemmEngine
     {
         string key = product.ToString();
         var family = device.Kind == DeviceKind.Cpu && !TuneOnCpu
-            ? choices.GetOrAdd(key, product.MultiplyAdds >= CpuBlockedMacs ? GemmFamily.Blocked : GemmFamily.Direct)
+            ? choices.GetOrAdd(key, CpuChoice(product))
             : choices.GetOrAdd(key, _ => Tune(key, product, operands));
         chosen[product] = family;
         return family;

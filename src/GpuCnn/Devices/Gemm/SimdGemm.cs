@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using GpuCnn.Kernels;
 using GpuCnn.Kernels.Gemm;
@@ -85,6 +86,7 @@ internal static unsafe class SimdGemm
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RunTile(Job job, int item)
     {
         var s = scratch ??= new Scratch();
@@ -120,9 +122,11 @@ internal static unsafe class SimdGemm
                     int j0 = np * nr;
                     float* panel;
                     int* offs;
-                    if (j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1)
+                    // Contiguous columns under few row panels are read in place; a panel that many row panels reuse is
+                    // packed, so its rows are adjacent (B's rows a power of two apart would share a few cache sets).
+                    if (mPanels <= 2 && j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1)
                     {
-                        panel = b + noffB[j0]; // contiguous columns: read B in place
+                        panel = b + noffB[j0];
                         offs = koffB;
                     }
                     else
@@ -148,6 +152,7 @@ internal static unsafe class SimdGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ReduceTile(Job job, int tile)
     {
         var s = scratch ??= new Scratch();
@@ -164,6 +169,7 @@ internal static unsafe class SimdGemm
         fixed (float* acc = s.Acc) Epilogue(job, g, m0, mLen, n0, nLen, acc, s.NOffC);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Micro(float* a, float* b, int* offs, int kc, float* acc, int ld, bool first)
     {
         if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, b, offs, kc, acc, ld, first);
@@ -208,6 +214,7 @@ internal static unsafe class SimdGemm
     }
 
     /// <summary>C = act(α·acc + bias + β·C) for the tile's outputs, in the blocked kernel's order of operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Epilogue(Job job, int g, int m0, int mLen, int n0, int nLen, float* acc, int[] noffC)
     {
         ref readonly var p = ref job.P;

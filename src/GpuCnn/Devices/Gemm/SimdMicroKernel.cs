@@ -67,6 +67,7 @@ internal static unsafe class SimdMicroKernel<TS, TV> where TS : struct, ISimdVec
     /// <summary>
     /// acc[r, 0..2W) (+)= Σ_k a[k·MR + r]·b[bOff[k] .. +2W) for r &lt; MR; acc rows are <paramref name="ldAcc"/> apart.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 GEMM
     public static void Run(float* a, float* b, int* bOff, int kc, float* acc, int ldAcc, bool first)
     {
         int w = TS.Width;
