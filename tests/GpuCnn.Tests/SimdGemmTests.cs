@@ -139,6 +139,27 @@ public class SimdGemmTests
         GradCheck.Layer(Backends.Simd(backend), new Linear(19, 7), 3, new Shape(19));
 
     [SkippableFact]
+    public void Cpu_auto_takes_the_simd_family_from_its_threshold_without_timing()
+    {
+        using var dev = DeviceManager.Open("cpu");
+        Skip.If(dev.Gemm.Preference != GemmFamily.Auto, "GPUCNN_GEMM forces a kernel family for this run");
+        dev.Gemm.CpuSimd = true;
+        // 15·17·16 = 2¹² − 16 and 16³ = 2¹² multiply-adds. Default operands: a timing run would fail on them.
+        var small = GemmProduct.Dense(GemmOperation.LinearForward, 15, 17, 16, false, true, 16, 16, 17);
+        var large = GemmProduct.Dense(GemmOperation.LinearForward, 16, 16, 16, false, true, 16, 16, 16);
+        Assert.True(small.MultiplyAdds < GemmEngine.CpuSimdMacs);
+        Assert.Equal(GemmEngine.CpuSimdMacs, large.MultiplyAdds);
+        Assert.Equal(GemmFamily.Direct, dev.Gemm.Choose(small, default));
+        Assert.Equal(GemmFamily.Simd, dev.Gemm.Choose(large, default));
+        Assert.Empty(dev.Gemm.Timings);
+        // LeNet-5's second convolution on 2 images: all three products on the host, through the gradient check.
+        GradCheck.Layer(dev, new Conv2d(6, 16, 5), 2, new Shape(6, 14, 14));
+        var conv = dev.Gemm.Choices.Where(kv => kv.Key.StartsWith("conv.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, conv.Count);
+        Assert.All(conv, kv => Assert.Equal(GemmFamily.Simd, kv.Value));
+    }
+
+    [SkippableFact]
     public void Simd_parses_and_is_chosen_when_forced_on_the_cpu()
     {
         var product = GemmProduct.Dense(GemmOperation.LinearForward, 4, 4, 4, false, true, 4, 4, 4);

@@ -4,30 +4,42 @@ namespace GpuCnn.Devices;
 
 /// <summary>
 /// Runs a chunked kernel body on the host for the CPU accelerator (<see cref="ComputeDevice.HostKernels"/>): thread
-/// t of the launch is one call of the body, exactly as ILGPU would make it, spread over the processor's cores. The
-/// stream is drained first, so work queued before (copies, grouped kernels) has finished.
+/// t of the launch is one call of the body, exactly as ILGPU would make it, spread over the cores by
+/// <see cref="HostPool"/>. The stream is drained first, so work queued before (copies, grouped kernels) has finished.
 /// </summary>
-internal static class HostKernel
+internal sealed class HostKernel<TArgs> : IHostWork where TArgs : struct
 {
-    /// <summary>Launches with fewer elements run on the calling thread: starting workers costs more than they save.</summary>
+    /// <summary>Launches with fewer elements run on the calling thread: waking workers costs more than they save.</summary>
     public const int InlineElements = 4096;
 
-    static readonly int Workers = Environment.ProcessorCount;
+    readonly Action<Index1D, int, int, TArgs> body;
+    HostKernel<TArgs>? spare; // reused by the next launch, so a launch allocates nothing
+    int n, chunk;
+    TArgs args;
 
-    public static void Run<TArgs>(ComputeDevice device, Action<Index1D, int, int, TArgs> body, int n, int chunk, TArgs args)
-        where TArgs : struct
+    public HostKernel(Action<Index1D, int, int, TArgs> body)
+    {
+        this.body = body;
+        spare = this;
+    }
+
+    /// <summary>Runs the body over <paramref name="n"/> elements in chunks of <paramref name="chunk"/>.</summary>
+    public void Run(ComputeDevice device, int n, int chunk, TArgs args)
     {
         device.Synchronize();
         int threads = (n + chunk - 1) / chunk;
-        int workers = Math.Min(Workers, threads);
-        if (n < InlineElements || workers <= 1)
+        if (n < InlineElements || threads <= 1)
         {
             for (int t = 0; t < threads; t++) body(t, n, chunk, args);
             return;
         }
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
-        {
-            for (int t = w; t < threads; t += workers) body(t, n, chunk, args);
-        });
+        // Another thread may be launching the same kernel of a shared device: it gets a job of its own.
+        var job = Interlocked.Exchange(ref spare, null) ?? new HostKernel<TArgs>(body);
+        (job.n, job.chunk, job.args) = (n, chunk, args);
+        try { HostPool.Run(job, threads); }
+        finally { job.args = default; spare = job; }
     }
+
+    /// <inheritdoc/>
+    public void Execute(int index) => body(index, n, chunk, args);
 }

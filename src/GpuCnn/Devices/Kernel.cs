@@ -14,13 +14,13 @@ public sealed class Kernel<TArgs> where TArgs : struct
 {
     readonly ComputeDevice device;
     readonly Action<AcceleratorStream, Index1D, int, int, TArgs> launch;
-    readonly Action<Index1D, int, int, TArgs> body;
+    readonly HostKernel<TArgs> host;
 
     internal Kernel(ComputeDevice device, Action<AcceleratorStream, Index1D, int, int, TArgs> launch, Action<Index1D, int, int, TArgs> body)
     {
         this.device = device;
         this.launch = launch;
-        this.body = body;
+        host = new HostKernel<TArgs>(body);
     }
 
     /// <summary>
@@ -33,7 +33,7 @@ public sealed class Kernel<TArgs> where TArgs : struct
         if (n <= 0) return;
         device.CountLaunch();
         int chunk = device.ChunkFor(n);
-        if (device.HostKernels) HostKernel.Run(device, body, n, chunk, args);
+        if (device.HostKernels) host.Run(device, n, chunk, args);
         else launch(device.Stream, (n + chunk - 1) / chunk, n, chunk, args);
     }
 }

@@ -42,14 +42,26 @@ internal static unsafe class SimdGemm
         public readonly int[] KOffA = new int[KC], KOffB = new int[KC], NOffB = new int[NC], NOffC = new int[NC];
     }
 
-    /// <summary>One product's geometry and its operands' addresses (host pointers as integers, for the worker lambdas).</summary>
-    sealed class Job
+    /// <summary>
+    /// One product's geometry and its operands' host addresses, as the pool's work: the tiles of every slice, then (when
+    /// k is split) the reduction of each tile. Kept per calling thread with its partial sums, so a product allocates nothing.
+    /// </summary>
+    sealed class Job : IHostWork
     {
         public BlockedGemmParams P;
         public nint A, B, Bias, C;
         public int NSeg, TilesM, TilesN, Tiles, Slices, KPerSlice;
-        public float[]? Partial; // Slices > 1: each slice's accumulators per tile, MC×NC each
+        public bool Reducing;
+        public float[] Partial = Array.Empty<float>(); // Slices > 1: each slice's accumulators per tile, MC×NC each
+
+        public void Execute(int index)
+        {
+            if (Reducing) ReduceTile(this, index);
+            else RunTile(this, index);
+        }
     }
+
+    [ThreadStatic] static Job? callerJob;
 
     /// <summary>
     /// Computes the product of prepared parameters <paramref name="p"/> (<see cref="BlockedGemmParams.Prepare"/>) on
@@ -59,7 +71,8 @@ internal static unsafe class SimdGemm
     {
         if (p.M <= 0 || p.N <= 0 || p.G <= 0) return;
         if (p.KSeg <= 0 || p.ByNSeg.D <= 0) throw new ArgumentException("SIMD GEMM parameters must come from BlockedGemmParams.Prepare", nameof(p));
-        var job = new Job { P = p, A = (nint)a, B = (nint)b, Bias = (nint)bias, C = (nint)c, NSeg = p.ByNSeg.D };
+        var job = callerJob ??= new Job();
+        (job.P, job.A, job.B, job.Bias, job.C, job.NSeg, job.Reducing) = (p, (nint)a, (nint)b, (nint)bias, (nint)c, p.ByNSeg.D, false);
         job.TilesM = (p.M + MC - 1) / MC;
         job.TilesN = (p.N + NC - 1) / NC;
         job.Tiles = p.G * job.TilesM * job.TilesN;
@@ -67,23 +80,14 @@ internal static unsafe class SimdGemm
         int slices = job.Tiles >= ParallelTarget || blocks < 2 ? 1 : Math.Min(blocks, (ParallelTarget + job.Tiles - 1) / job.Tiles);
         job.KPerSlice = (blocks + slices - 1) / slices * KC;
         job.Slices = Math.Max(1, (p.K + job.KPerSlice - 1) / job.KPerSlice);
-        if (job.Slices > 1) job.Partial = GC.AllocateUninitializedArray<float>(job.Slices * job.Tiles * MC * NC);
-        ForEach(job.Slices * job.Tiles, threads, job, RunTile);
-        if (job.Slices > 1) ForEach(job.Tiles, threads, job, ReduceTile);
-    }
-
-    static void ForEach(int work, int threads, Job job, Action<Job, int> body)
-    {
-        int workers = Math.Clamp(threads, 1, work);
-        if (workers == 1)
+        long partial = (long)job.Slices * job.Tiles * MC * NC;
+        if (job.Slices > 1 && job.Partial.Length < partial) job.Partial = GC.AllocateUninitializedArray<float>((int)partial);
+        HostPool.Run(job, job.Slices * job.Tiles, threads);
+        if (job.Slices > 1)
         {
-            for (int t = 0; t < work; t++) body(job, t);
-            return;
+            job.Reducing = true;
+            HostPool.Run(job, job.Tiles, threads);
         }
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
-        {
-            for (int t = w; t < work; t += workers) body(job, t);
-        });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
