@@ -13,14 +13,11 @@ internal unsafe interface ISimdVector<TV> where TV : struct
     static abstract TV Load(float* p);
     static abstract void Store(float* p, TV v);
     static abstract TV Splat(float x);
-    /// <summary>a·b + c, fused where the CPU has FMA (the same instruction for every output, so results do not depend on tiling).</summary>
+    /// <summary>
+    /// a·b + c, fused where the CPU has FMA (x64 FMA3, arm64 AdvSimd; the checks are JIT-time constants), else a multiply
+    /// and an add: the same instruction for every output, so results do not depend on tiling.
+    /// </summary>
     static abstract TV MulAdd(TV a, TV b, TV c);
-}
-
-internal static class SimdFma
-{
-    /// <summary>Fused multiply-add in hardware (x64 FMA3 or arm64 AdvSimd); without it the kernel multiplies, then adds.</summary>
-    public static readonly bool Hardware = Fma.IsSupported || AdvSimd.IsSupported;
 }
 
 internal unsafe struct V512 : ISimdVector<Vector512<float>>
@@ -31,7 +28,7 @@ internal unsafe struct V512 : ISimdVector<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Splat(float x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-        SimdFma.Hardware ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
+        Fma.IsSupported || AdvSimd.IsSupported ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
 
 internal unsafe struct V256 : ISimdVector<Vector256<float>>
@@ -42,7 +39,7 @@ internal unsafe struct V256 : ISimdVector<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Splat(float x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        SimdFma.Hardware ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
+        Fma.IsSupported || AdvSimd.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
 
 internal unsafe struct V128 : ISimdVector<Vector128<float>>
@@ -53,7 +50,7 @@ internal unsafe struct V128 : ISimdVector<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Splat(float x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
-        SimdFma.Hardware ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
+        Fma.IsSupported || AdvSimd.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
 
 /// <summary>
