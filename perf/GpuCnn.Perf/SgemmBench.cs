@@ -103,6 +103,14 @@ public static class SgemmBench
             Console.WriteLine($"{name,-12} {secs * 1000,10:F3} ms  {gflops,10:F1} GFLOP/s  {(ok ? "valid" : $"INVALID (error {worst:F1}x tolerance)")}");
             results.Add(new() { ["kernel"] = name, ["ms"] = secs * 1000, ["gflops"] = gflops, ["valid"] = ok });
         }
+        if (dev.Kind == DeviceKind.Cpu)
+        {
+            // What the SIMD family pays before each host GEMM: synchronising the (already drained) stream.
+            const int syncs = 10000;
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < syncs; i++) dev.Synchronize();
+            Console.WriteLine($"stream synchronisation (drained stream): {sw.Elapsed.TotalMilliseconds * 1000 / syncs:F2} µs each");
+        }
         if (metrics is not null)
             File.WriteAllText(metrics, JsonSerializer.Serialize(new Dictionary<string, object?>
             {

@@ -37,7 +37,7 @@ public static class CommandLine
                 --classes classes), or a folder of MNIST IDX files. --steps N stops after N optimiser steps and records
                 the loss of every step. P: single, towers, or NODE=DEVICE[,...].
         G: the kernels of convolutions and fully connected layers: auto (default: timed per shape on GPUs; on the CPU
-           accelerator blocked for large products, direct for small ones), direct, tile64, tile128, blocked (16x8
+           accelerator simd (host SIMD) but direct for tiny ones), direct, tile64, tile128, simd, blocked (16x8
            register tiles, no shared memory), or cublas (CUDA only; falls back with a reason elsewhere).
            --tf32 lets cuBLAS use TF32 tensor cores (implies --gemm cublas). --no-fuse keeps every ReLU a separate
            kernel (by default a ReLU after a convolution or linear layer runs in that layer's epilogue).
