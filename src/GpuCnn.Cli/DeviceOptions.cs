@@ -11,7 +11,7 @@ sealed class DeviceOptions
     public readonly Option<string?> Devices = Opt.Text("devices", "several devices, comma-separated, for model parallelism", "D,D,...");
     public readonly Option<string?> Placement = Opt.Text("placement", "single, towers, or NODE=DEVICE[,...] (with --devices)", "P");
     public readonly Option<string?> Gemm = Opt.Text("gemm",
-        "kernels of convolutions and dense layers: auto (default; timed per shape on GPUs, chosen by size on the CPU), direct, tile64, tile128, blocked, or cublas (CUDA only)", "G");
+        "kernels of convolutions and dense layers: auto (default; timed per shape on GPUs, chosen by size on the CPU), direct, tile64, tile128, blocked, simd (CPU accelerator only), or cublas (CUDA only)", "G");
     public readonly Option<bool> Tf32 = Opt.Flag("tf32", "let cuBLAS use TF32 tensor cores (implies --gemm cublas)");
 
     public void AddTo(Command c)

@@ -144,7 +144,7 @@ public class CliTests : IDisposable
         Assert.Contains("img/s", o);
         // The CPU accelerator picks kernels by product size, without timing: LeNet-5's convolutions and first dense
         // layer at batch 8 are large enough for the blocked kernel, its last two dense layers are not.
-        Assert.Matches(@"gemm on cpu:0: auto; chosen by size: (blocked x\d+, direct x\d+|direct x\d+, blocked x\d+)", o);
+        Assert.Matches(@"gemm on cpu:0: auto; chosen by size: (blocked x\d+, direct x\d+|direct x\d+, blocked x\d+|simd x\d+)", o);
         using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
         Assert.True(doc.RootElement.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal(3, doc.RootElement.GetProperty("steps").GetInt32());

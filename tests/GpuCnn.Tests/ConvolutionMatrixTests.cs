@@ -13,7 +13,7 @@ namespace GpuCnn.Tests;
 /// </summary>
 public class ConvolutionMatrixTests
 {
-    static readonly GemmFamily[] Families = { GemmFamily.Auto, GemmFamily.Direct, GemmFamily.Blocked, GemmFamily.Tile64, GemmFamily.Tile128, GemmFamily.CuBlas };
+    static readonly GemmFamily[] Families = { GemmFamily.Auto, GemmFamily.Direct, GemmFamily.Blocked, GemmFamily.Tile64, GemmFamily.Tile128, GemmFamily.CuBlas, GemmFamily.Simd };
 
     /// <summary>(back end, family, case) for every combination.</summary>
     public static TheoryData<string, string, string> Matrix()
@@ -30,6 +30,7 @@ public class ConvolutionMatrixTests
     {
         GemmFamily.Auto => Backends.Get(backend), // the shared device: tuned on GPUs, chosen by size on the CPU
         GemmFamily.CuBlas => Backends.CuBlas(backend),
+        GemmFamily.Simd => Backends.Simd(backend), // host SIMD: skips on CUDA and OpenCL
         _ => Backends.Tiled(backend, family),
     };
 

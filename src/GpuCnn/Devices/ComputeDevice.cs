@@ -23,6 +23,7 @@ public sealed partial class ComputeDevice : IDisposable
         Stream = Accelerator.DefaultStream;
         // A few chunks per CPU thread balance the load without paying ILGPU's per-thread dispatch many times.
         cpuTarget = Math.Max(1, Accelerator.MaxNumThreads * 4);
+        HostKernels = Environment.GetEnvironmentVariable("GPUCNN_CPU_HOST_KERNELS") != "0";
     }
 
     /// <summary>What the device is.</summary>
@@ -55,6 +56,19 @@ public sealed partial class ComputeDevice : IDisposable
         Stream = cuda.CreateStream(ILGPU.Runtime.Cuda.StreamFlags.CU_STREAM_DEFAULT);
         gemm?.StreamChanged();
     }
+
+    /// <summary>
+    /// CPU accelerator only: run the chunked kernels (<see cref="Kernel{TArgs}"/>: no barriers, no shared memory) as
+    /// host loops over their chunks instead of through ILGPU's thread emulation, which costs far more per launch.
+    /// The same method body runs, so the results are the same bits. Default on; <c>GPUCNN_CPU_HOST_KERNELS=0</c>
+    /// turns it off. Always false on GPUs.
+    /// </summary>
+    public bool HostKernels
+    {
+        get => hostKernels;
+        set => hostKernels = value && Kind == DeviceKind.Cpu;
+    }
+    bool hostKernels;
 
     /// <summary>Elements per thread for a launch over <paramref name="n"/> elements: 1 on GPUs, large chunks on the CPU.</summary>
     public int ChunkFor(int n) => Kind == DeviceKind.Cpu ? Math.Max(1, (n + cpuTarget - 1) / cpuTarget) : 1;
@@ -106,7 +120,7 @@ public sealed partial class ComputeDevice : IDisposable
         kernels.TryGetValue(body.Method, out var k) ? (Kernel<TArgs>)k : LoadKernelSlow(body);
 
     Kernel<TArgs> LoadKernelSlow<TArgs>(Action<Index1D, int, int, TArgs> body) where TArgs : struct =>
-        (Kernel<TArgs>)kernels.GetOrAdd(body.Method, _ => new Kernel<TArgs>(this, Accelerator.LoadAutoGroupedKernel(body)));
+        (Kernel<TArgs>)kernels.GetOrAdd(body.Method, _ => new Kernel<TArgs>(this, Accelerator.LoadAutoGroupedKernel(body), body));
 
     /// <summary>Loads (compiled once per accelerator) the explicitly grouped kernel <paramref name="body"/>.</summary>
     public GroupedKernel<TArgs> LoadGroupedKernel<TArgs>(Action<TArgs> body) where TArgs : struct =>

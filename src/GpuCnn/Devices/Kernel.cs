@@ -14,20 +14,27 @@ public sealed class Kernel<TArgs> where TArgs : struct
 {
     readonly ComputeDevice device;
     readonly Action<AcceleratorStream, Index1D, int, int, TArgs> launch;
+    readonly HostKernel<TArgs> host;
 
-    internal Kernel(ComputeDevice device, Action<AcceleratorStream, Index1D, int, int, TArgs> launch)
+    internal Kernel(ComputeDevice device, Action<AcceleratorStream, Index1D, int, int, TArgs> launch, Action<Index1D, int, int, TArgs> body)
     {
         this.device = device;
         this.launch = launch;
+        host = new HostKernel<TArgs>(body);
     }
 
-    /// <summary>Queues the kernel over <paramref name="n"/> elements on the device's stream; n ≤ 0 launches nothing.</summary>
+    /// <summary>
+    /// Queues the kernel over <paramref name="n"/> elements on the device's stream; n ≤ 0 launches nothing. On the CPU
+    /// accelerator with <see cref="ComputeDevice.HostKernels"/> the same body runs as host loops over its chunks instead
+    /// (after the stream has drained), and has finished when this returns.
+    /// </summary>
     public void Launch(int n, TArgs args)
     {
         if (n <= 0) return;
         device.CountLaunch();
         int chunk = device.ChunkFor(n);
-        launch(device.Stream, (n + chunk - 1) / chunk, n, chunk, args);
+        if (device.HostKernels) host.Run(device, n, chunk, args);
+        else launch(device.Stream, (n + chunk - 1) / chunk, n, chunk, args);
     }
 }
 

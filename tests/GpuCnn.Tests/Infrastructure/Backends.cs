@@ -62,6 +62,16 @@ public static class Backends
     }
 
     /// <summary>
+    /// A device of <paramref name="kind"/> with every GEMM product forced to the host SIMD family; it runs only on the
+    /// CPU accelerator (whose buffers are host memory), so the other back ends skip with that reason.
+    /// </summary>
+    public static ComputeDevice Simd(string kind)
+    {
+        Skip.If(kind != "cpu", $"the SIMD GEMM family computes on the host, so it runs on the CPU accelerator only, not on {kind}");
+        return Tiled(kind, GemmFamily.Simd);
+    }
+
+    /// <summary>
     /// A device of <paramref name="kind"/> on the cuBLAS path (SGEMM, and im2col lowering for convolutions). CUDA uses
     /// the real library and skips when it cannot load; elsewhere a stand-in serves the same column-major calls.
     /// </summary>

@@ -13,9 +13,9 @@ namespace GpuCnn.Devices;
 /// y = W·col (+ bias per row); data gradient colGrad = Wᵀ·dy, then col2im; filter gradient dW = dy·colᵀ,
 /// accumulated over the chunks.
 /// </summary>
-internal sealed class BlockedFamily : IGemmFamily
+internal class BlockedFamily : IGemmFamily
 {
-    readonly ComputeDevice device;
+    protected readonly ComputeDevice device;
     Kernel<BlockedGemmArgs>? blocked, blockedTall;
     Kernel<Im2ColArgs>? im2colRows;
     Kernel<Col2ImArgs>? col2im;
@@ -23,10 +23,10 @@ internal sealed class BlockedFamily : IGemmFamily
     internal BlockedFamily(ComputeDevice device) => this.device = device;
 
     /// <inheritdoc/>
-    public GemmFamily Id => GemmFamily.Blocked;
+    public virtual GemmFamily Id => GemmFamily.Blocked;
 
     /// <inheritdoc/>
-    public bool Supports(in GemmProduct product) => true;
+    public virtual bool Supports(in GemmProduct product) => true;
 
     /// <summary>
     /// Launches <see cref="BlockedGemmKernels.Gemm16x8"/> or <see cref="BlockedGemmKernels.Gemm4x8"/> for prepared
@@ -42,6 +42,9 @@ internal sealed class BlockedFamily : IGemmFamily
             (blocked ??= device.LoadKernel<BlockedGemmArgs>(BlockedGemmKernels.Gemm4x8)).Launch(p.Tiles, args);
         else throw new ArgumentException("blocked GEMM parameters must come from BlockedGemmParams.Prepare", nameof(args));
     }
+
+    /// <summary>Computes one strided product of the decomposition; the SIMD family computes it on the host instead.</summary>
+    protected virtual void Gemm(in BlockedGemmArgs args) => Launch(args);
 
     /// <inheritdoc/>
     public void Run(in GemmProduct product, in GemmOperands o)
@@ -60,7 +63,7 @@ internal sealed class BlockedFamily : IGemmFamily
             CStepM = product.Ldc, Alpha = 1, Beta = product.Beta,
             BiasMode = bias ? BiasMode.PerColumn : BiasMode.None, Activation = product.AppliedActivation,
         };
-        Launch(new BlockedGemmArgs { P = q.Prepare(), A = o.A, B = o.B, Bias = bias ? o.Bias : default, C = o.C });
+        Gemm(new BlockedGemmArgs { P = q.Prepare(), A = o.A, B = o.B, Bias = bias ? o.Bias : default, C = o.C });
     }
 
     void RunConv(in GemmProduct product, in GemmOperands o)
@@ -103,7 +106,7 @@ internal sealed class BlockedFamily : IGemmFamily
                         };
                         if (pointwise) (q.BStepK, q.BStepN, q.BSegN, q.BStrideG) = (plane, 1, inImage, cg * plane);
                         else (q.BStepK, q.BStepN, q.BSegN, q.BStrideG) = (np, 1, plane, rows * np);
-                        Launch(new BlockedGemmArgs { P = q.Prepare(plane), A = o.A, B = lowered, Bias = bias ? o.Bias : default, C = y });
+                        Gemm(new BlockedGemmArgs { P = q.Prepare(plane), A = o.A, B = lowered, Bias = bias ? o.Bias : default, C = y });
                         break;
                     }
                     case GemmOperation.ConvDataGrad: // A = W[g]ᵀ (rows × kg); B = dy, an image per column segment; C = colGrad or dx
@@ -115,7 +118,7 @@ internal sealed class BlockedFamily : IGemmFamily
                         };
                         if (pointwise) (q.CStepM, q.CSegN, q.CStrideG, q.Beta) = (plane, inImage, cg * plane, beta);
                         else (q.CStepM, q.CSegN, q.CStrideG) = (np, plane, rows * np);
-                        Launch(new BlockedGemmArgs { P = q.Prepare(plane), A = o.A, B = y, C = lowered });
+                        Gemm(new BlockedGemmArgs { P = q.Prepare(plane), A = o.A, B = y, C = lowered });
                         if (!pointwise)
                             (col2im ??= device.LoadKernel<Col2ImArgs>(LoweringKernels.Col2Im))
                                 .Launch(count * inImage, new() { P = pc, ColGrad = col!.View, Dx = x, Beta = beta });
@@ -131,7 +134,7 @@ internal sealed class BlockedFamily : IGemmFamily
                         };
                         if (pointwise) (q.BStepK, q.BSegK, q.BStepN, q.BStrideG) = (1, inImage, plane, cg * plane);
                         else (q.BStepK, q.BSegK, q.BStepN, q.BStrideG) = (1, plane, np, rows * np);
-                        Launch(new BlockedGemmArgs { P = q.Prepare(), A = y, B = lowered, C = o.C });
+                        Gemm(new BlockedGemmArgs { P = q.Prepare(), A = y, B = lowered, C = o.C });
                         break;
                     }
                 }

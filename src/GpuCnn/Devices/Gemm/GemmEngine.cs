@@ -18,6 +18,7 @@ public sealed class GemmEngine
     readonly DirectFamily direct;
     readonly TiledFamily tile64, tile128;
     readonly BlockedFamily blocked;
+    readonly SimdFamily simd;
     readonly CuBlasFamily cublas;
     readonly ConcurrentDictionary<GemmProduct, GemmFamily> chosen = new(GemmProduct.SameChoice);
     readonly ConcurrentDictionary<string, GemmFamily> choices = new();
@@ -32,7 +33,8 @@ public sealed class GemmEngine
         tile128 = new TiledFamily(device, this, GemmFamily.Tile128);
         blocked = new BlockedFamily(device);
         cublas = new CuBlasFamily(device, direct);
-        families = new IGemmFamily[] { null!, direct, tile64, tile128, cublas, blocked };
+        simd = new SimdFamily(device);
+        families = new IGemmFamily[] { null!, direct, tile64, tile128, cublas, blocked, simd };
         for (int i = 1; i < families.Length; i++) Debug.Assert((int)families[i].Id == i);
         var env = Parse(Environment.GetEnvironmentVariable("GPUCNN_GEMM"));
         // The variable forces a family for a whole run; a device that cannot run it keeps Auto.
@@ -69,6 +71,26 @@ public sealed class GemmEngine
     public const long CpuBlockedMacs = 1L << 18;
 
     /// <summary>
+    /// Multiply-adds from which the CPU accelerator's <see cref="GemmFamily.Auto"/> takes <see cref="GemmFamily.Simd"/>
+    /// (with <see cref="CpuSimd"/>): below it, the stream synchronisation and the host threads' start cost more than the
+    /// direct kernel's launch (measurements in docs/benchmarks.md).
+    /// </summary>
+    public const long CpuSimdMacs = 1L << 12;
+
+    /// <summary>
+    /// Lets the CPU accelerator's <see cref="GemmFamily.Auto"/> take the host SIMD family (default; the environment
+    /// variable <c>GPUCNN_CPU_SIMD=0</c> turns it off). Off, the choice is the ILGPU kernels' rule that came before
+    /// it (blocked from <see cref="CpuBlockedMacs"/>, else direct), bit for bit. Set it before the first product:
+    /// choices are cached.
+    /// </summary>
+    public bool CpuSimd { get; set; } = Environment.GetEnvironmentVariable("GPUCNN_CPU_SIMD") != "0";
+
+    /// <summary>The CPU accelerator's choice by size (no timing).</summary>
+    GemmFamily CpuChoice(in GemmProduct product) =>
+        CpuSimd && product.MultiplyAdds >= CpuSimdMacs ? GemmFamily.Simd
+        : product.MultiplyAdds >= CpuBlockedMacs ? GemmFamily.Blocked : GemmFamily.Direct;
+
+    /// <summary>
     /// Tune on the CPU accelerator too. Off by default: there the families are chosen by size without timing (the tiled
     /// ones need 256-thread groups, see <see cref="DeviceManager.OpenGroupedCpu"/>, and barriers are slow on the CPU).
     /// </summary>
@@ -83,11 +105,11 @@ public sealed class GemmEngine
     /// <summary>Families tried by tuning, in order.</summary>
     public static readonly GemmFamily[] Candidates = { GemmFamily.Direct, GemmFamily.Tile64, GemmFamily.Tile128 };
 
-    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas|blocked</c> (case-insensitive); null or empty gives Auto.</summary>
+    /// <summary>Parses <c>auto|direct|tile64|tile128|cublas|blocked|simd</c> (case-insensitive); null or empty gives Auto.</summary>
     public static GemmFamily Parse(string? name) =>
         string.IsNullOrWhiteSpace(name) ? GemmFamily.Auto
         : Enum.TryParse<GemmFamily>(name, true, out var k) && Enum.IsDefined(k) ? k
-        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas, blocked");
+        : throw new ArgumentException($"unknown GEMM kernel '{name}'; valid choices: auto, direct, tile64, tile128, cublas, blocked, simd");
 
     /// <summary>Computes <paramref name="product"/> over <paramref name="operands"/> with the family <see cref="Choose"/> gives.</summary>
     public void Run(in GemmProduct product, in GemmOperands operands) =>
@@ -108,7 +130,7 @@ public sealed class GemmEngine
     {
         string key = product.ToString();
         var family = device.Kind == DeviceKind.Cpu && !TuneOnCpu
-            ? choices.GetOrAdd(key, product.MultiplyAdds >= CpuBlockedMacs ? GemmFamily.Blocked : GemmFamily.Direct)
+            ? choices.GetOrAdd(key, CpuChoice(product))
             : choices.GetOrAdd(key, _ => Tune(key, product, operands));
         chosen[product] = family;
         return family;
@@ -151,6 +173,16 @@ public sealed class GemmEngine
 
     /// <summary>Launches the register-blocked GEMM for <see cref="BlockedGemmParams.Prepare"/>d parameters (<see cref="GemmFamily.Blocked"/>).</summary>
     public void LaunchBlocked(in BlockedGemmArgs args) => blocked.Launch(args);
+
+    /// <summary>Computes prepared blocked-GEMM parameters with the host SIMD GEMM (<see cref="GemmFamily.Simd"/>; CPU accelerator only).</summary>
+    internal void RunSimd(in BlockedGemmArgs args) => simd.Compute(args);
+
+    /// <summary>Host threads of the SIMD family's products (default: the processor count; the results never depend on it).</summary>
+    public int SimdThreads
+    {
+        get => simd.Threads;
+        set => simd.Threads = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "at least one thread");
+    }
 
     /// <summary>
     /// Launches the tiled kernel of <paramref name="family"/> (Tile64 or Tile128) for C[b] = A[b]·B[b] with

@@ -7,8 +7,9 @@ public enum GemmFamily
 {
     /// <summary>
     /// Choose per product by timing each candidate once (GPUs). The CPU accelerator does not time: it takes
-    /// <see cref="Blocked"/> for products of at least <see cref="GemmEngine.CpuBlockedMacs"/> multiply-adds and
-    /// <see cref="Direct"/> below that, where one launch fewer matters more.
+    /// <see cref="Simd"/> for products of at least <see cref="GemmEngine.CpuSimdMacs"/> multiply-adds and
+    /// <see cref="Direct"/> below that; with <see cref="GemmEngine.CpuSimd"/> off, <see cref="Blocked"/> from
+    /// <see cref="GemmEngine.CpuBlockedMacs"/> and <see cref="Direct"/> below (the rule before the SIMD family).
     /// </summary>
     Auto,
     /// <summary>The chunked kernels: one output per loop iteration, no shared memory or barriers (best on the CPU accelerator).</summary>
@@ -29,6 +30,11 @@ public enum GemmFamily
     /// choice for large products; on GPUs only when asked for.
     /// </summary>
     Blocked,
+    /// <summary>
+    /// Host SIMD GEMM (<see cref="SimdGemm"/>: packed panels, a vector micro-kernel, threads over tiles of C) over the
+    /// blocked family's strided decomposition, reading the CPU accelerator's buffers in place; CPU accelerator only.
+    /// </summary>
+    Simd,
 }
 
 /// <summary>
