@@ -109,6 +109,29 @@ public class OnnxCliCommandTests : IDisposable
     }
 
     [Fact]
+    public void Eval_with_the_onnx_file_matches_eval_of_the_checkpoint_it_was_exported_from()
+    {
+        string ck = Path.Combine(dir, "t.ck"), t = Path.Combine(dir, "t.onnx"), ma = Path.Combine(dir, "a.json"), mb = Path.Combine(dir, "b.json");
+        string[] data = ["--device", "cpu", "--data", "synthetic", "--synthetic-count", "64"];
+        Assert.Equal(0, Run(["train", "lenet5", .. data, "--steps", "3", "--batch-size", "16", "--seed", "1", "--save", ck]).Code);
+        Assert.Equal(0, Run("export", "lenet5", "--load", ck, "-o", t).Code);
+        var a = Run(["eval", "lenet5", "--load", ck, .. data, "--metrics", ma]);
+        var b = Run(["eval", "--onnx", t, .. data, "--metrics", mb]);
+        Assert.True(a.Code == 0 && b.Code == 0, a.Err + b.Err);
+        Assert.Contains($"from {t}:", b.Out);
+        using var ja = JsonDocument.Parse(File.ReadAllText(ma));
+        using var jb = JsonDocument.Parse(File.ReadAllText(mb));
+        Assert.Equal(ja.RootElement.GetProperty("test_images").GetInt32(), jb.RootElement.GetProperty("test_images").GetInt32());
+        Assert.Equal(ja.RootElement.GetProperty("test_loss").GetDouble(), jb.RootElement.GetProperty("test_loss").GetDouble(), 1e-6);
+        Assert.Equal(ja.RootElement.GetProperty("test_accuracy").GetDouble(), jb.RootElement.GetProperty("test_accuracy").GetDouble());
+        // The seed-2 export differs from the trained weights, and --load puts the checkpoint's in its place.
+        var c = Run(["eval", "--onnx", onnx, "--load", ck, .. data, "--metrics", mb]);
+        Assert.True(c.Code == 0, c.Err);
+        using var jc = JsonDocument.Parse(File.ReadAllText(mb));
+        Assert.Equal(ja.RootElement.GetProperty("test_loss").GetDouble(), jc.RootElement.GetProperty("test_loss").GetDouble(), 1e-6);
+    }
+
+    [Fact]
     public void Bad_files_and_bad_usage_are_one_line_errors()
     {
         string missing = Path.Combine(dir, "missing.onnx"), junk = Path.Combine(dir, "junk.onnx");
@@ -124,6 +147,9 @@ public class OnnxCliCommandTests : IDisposable
             (["summary"], 2, "takes one model name or --onnx FILE"),
             (["import"], 2, "takes one ONNX file"),
             (["summary", "--onnx", onnx, "--image-size", "32"], 2, "do not apply to --onnx"),
+            (["eval", "--onnx", onnx, "--device", "cpu", "--data", "synthetic", "--synthetic-count", "16", "--image-size", "32"], 1,
+                "x.onnx: the model takes [1, 28, 28] images and has 10 outputs; the data has [1, 32, 32] images of 10 classes"),
+            (["eval", "lenet5", "--onnx", onnx], 2, "a model name or --onnx FILE, not both"),
         })
         {
             var r = Run(args);
