@@ -98,6 +98,27 @@ static class Opt
     /// <summary>Imports an ONNX file; a bad file raises <c>OnnxFormatException</c>, which Run prints as one line.</summary>
     public static Serialization.Onnx.OnnxModel ImportOnnx(string file) => Serialization.Onnx.OnnxImport.Load(file);
 
+    /// <summary>
+    /// The data of <paramref name="request"/> for an imported graph, which fixes the geometry: synthetic data and image
+    /// folders are made to its input and classes; a fixed preset (mnist, cifar10) that differs is a one-line error.
+    /// </summary>
+    public static Data.DataSelection DataFor(Serialization.Onnx.OnnxModel onnx, string file, Data.DataRequest request)
+    {
+        var (channels, size) = ImageInput(onnx.Graph, file);
+        int outputs = (int)onnx.Graph.Output.Shape.Size;
+        bool fixedPreset = request.Data is "mnist" or "cifar10";
+        var sel = Data.DataPresets.Load(request with
+        {
+            Channels = channels,
+            ImageSize = request.ImageSize ?? (fixedPreset ? null : size),
+            Classes = request.Classes ?? (fixedPreset ? null : outputs),
+        });
+        if (sel.Channels != channels || sel.ImageSize != size || sel.Classes != outputs)
+            throw new Data.DataFormatException(file, $"the model takes [{channels}, {size}, {size}] images and has {outputs} outputs; " +
+                                                     $"the data has [{sel.Channels}, {sel.ImageSize}, {sel.ImageSize}] images of {sel.Classes} classes");
+        return sel;
+    }
+
     /// <summary>The per-sample input shape [C, H, W] of an imported graph with one square image input.</summary>
     public static (int Channels, int Size) ImageInput(Graphs.Graph graph, string file)
     {

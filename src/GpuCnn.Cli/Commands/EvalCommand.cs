@@ -39,26 +39,7 @@ static class EvalCommand
             // Synthetic data is regenerated from the training run's seed, so eval sees the same held-out images.
             int seed = header is not null && header.Extra.TryGetValue("seed", out var sd) ? int.Parse(sd, CultureInfo.InvariantCulture) : 1;
             var request = data.Request(p, name ?? "", seed, o, header);
-            DataSelection sel;
-            if (onnx is not null)
-            {
-                // The imported graph fixes the geometry: the data must match it (synthetic data is made to).
-                string onnxFile = p.GetValue(onnxOpt)!;
-                var (channels, size) = Opt.ImageInput(onnx.Graph, onnxFile);
-                int outputs = (int)onnx.Graph.Output.Shape.Size;
-                // Fixed presets (mnist, cifar10) keep their own geometry and are checked below; the others take the model's.
-                bool fixedPreset = request.Data is "mnist" or "cifar10";
-                sel = DataPresets.Load(request with
-                {
-                    Channels = channels,
-                    ImageSize = request.ImageSize ?? (fixedPreset ? null : size),
-                    Classes = request.Classes ?? (fixedPreset ? null : outputs),
-                });
-                if (sel.Channels != channels || sel.ImageSize != size || sel.Classes != outputs)
-                    throw new DataFormatException(onnxFile, $"the model takes [{channels}, {size}, {size}] images and has {outputs} outputs; " +
-                                                            $"the data has [{sel.Channels}, {sel.ImageSize}, {sel.ImageSize}] images of {sel.Classes} classes");
-            }
-            else sel = DataPresets.Load(request);
+            var sel = onnx is null ? DataPresets.Load(request) : Opt.DataFor(onnx, p.GetValue(onnxOpt)!, request);
             var graph = onnx?.Graph ?? ModelZoo.Create(name!, sel.Classes, sel.ImageSize, sel.Channels);
             var test = sel.Test;
             using var dev = DeviceManager.Open(p.GetValue(device));

@@ -132,6 +132,26 @@ public class OnnxCliCommandTests : IDisposable
     }
 
     [Fact]
+    public void Train_with_the_onnx_file_starts_from_its_weights()
+    {
+        string st = Path.Combine(dir, "w.safetensors"), ma = Path.Combine(dir, "a.json"), mb = Path.Combine(dir, "b.json"), mc = Path.Combine(dir, "c.json");
+        Assert.Equal(0, Run("import", onnx, "--save", st).Code);
+        string[] common = ["--device", "cpu", "--data", "synthetic", "--synthetic-count", "64", "--steps", "3", "--batch-size", "16", "--lr", "0.05", "--seed", "1"];
+        var a = Run(["train", "--onnx", onnx, .. common, "--metrics", ma]);
+        var b = Run(["train", "lenet5", "--init-from", st, .. common, "--metrics", mb]);
+        var c = Run(["train", "lenet5", .. common, "--metrics", mc]);
+        Assert.True(a.Code == 0 && b.Code == 0 && c.Code == 0, a.Err + b.Err + c.Err);
+        double[] Losses(string f)
+        {
+            using var d = JsonDocument.Parse(File.ReadAllText(f));
+            return d.RootElement.GetProperty("losses").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        }
+        Assert.Equal(3, Losses(ma).Length);
+        Assert.Equal(Losses(mb), Losses(ma));      // the ONNX weights, as the safetensors import gives them
+        Assert.NotEqual(Losses(mc), Losses(ma));   // not the seed-1 initialisation (the export is seed 2)
+    }
+
+    [Fact]
     public void Bad_files_and_bad_usage_are_one_line_errors()
     {
         string missing = Path.Combine(dir, "missing.onnx"), junk = Path.Combine(dir, "junk.onnx");
@@ -150,6 +170,8 @@ public class OnnxCliCommandTests : IDisposable
             (["eval", "--onnx", onnx, "--device", "cpu", "--data", "synthetic", "--synthetic-count", "16", "--image-size", "32"], 1,
                 "x.onnx: the model takes [1, 28, 28] images and has 10 outputs; the data has [1, 32, 32] images of 10 classes"),
             (["eval", "lenet5", "--onnx", onnx], 2, "a model name or --onnx FILE, not both"),
+            (["train", "--onnx", onnx, "--init-from", "w.safetensors"], 2, "--onnx and --init-from both give the starting weights"),
+            (["train", "--onnx", onnx, "--device", "cpu", "--data", "cifar10", "--data-dir", dir], 1, "data_batch_1.bin"),
         })
         {
             var r = Run(args);
