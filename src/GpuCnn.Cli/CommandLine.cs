@@ -8,7 +8,7 @@ using GpuCnn.Tensors;
 
 namespace GpuCnn.Cli;
 
-/// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, on System.CommandLine.</summary>
+/// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, export, import, on System.CommandLine.</summary>
 public static class CommandLine
 {
     static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export", "import"];

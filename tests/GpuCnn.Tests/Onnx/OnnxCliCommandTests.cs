@@ -106,6 +106,16 @@ public class OnnxCliCommandTests : IDisposable
             Assert.Equal(Math.Exp(z[j] - max) / sum, t.GetProperty("probability").GetDouble(), 1e-9);
         }
         Assert.Equal(Array.IndexOf(z, z.Max()), top[0].GetProperty("index").GetInt32());
+
+        // With --load the checkpoint's weights and normalisation replace the file's: the same as predicting with the zoo model.
+        string ck = Path.Combine(dir, "p.ck");
+        Assert.Equal(0, Run("train", "lenet5", "--device", "cpu", "--data", "synthetic", "--synthetic-count", "32", "--steps", "2", "--batch-size", "16", "--save", ck).Code);
+        var viaOnnx = Run("predict", "--onnx", onnx, "--load", ck, png, "--device", "cpu", "--json");
+        var viaZoo = Run("predict", "lenet5", "--load", ck, png, "--device", "cpu", "--json");
+        Assert.True(viaOnnx.Code == 0 && viaZoo.Code == 0, viaOnnx.Err + viaZoo.Err);
+        string Preds(string json) => JsonDocument.Parse(json).RootElement.GetProperty("predictions").GetRawText();
+        Assert.Equal(Preds(viaZoo.Out), Preds(viaOnnx.Out));
+        Assert.NotEqual(Preds(o), Preds(viaOnnx.Out));
     }
 
     [Fact]
