@@ -8,10 +8,10 @@ using GpuCnn.Tensors;
 
 namespace GpuCnn.Cli;
 
-/// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, on System.CommandLine.</summary>
+/// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, export, import, on System.CommandLine.</summary>
 public static class CommandLine
 {
-    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export"];
+    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export", "import"];
 
     /// <summary>Builds the command tree; each command's action writes to <paramref name="stdout"/>.</summary>
     public static Command Build(TextWriter stdout)
@@ -30,6 +30,7 @@ public static class CommandLine
         root.Add(SummaryCommand.Create(stdout));
         root.Add(DevicesCommand.Create(stdout));
         root.Add(ExportCommand.Create(stdout));
+        root.Add(ImportCommand.Create(stdout));
         return root;
     }
 
@@ -57,6 +58,7 @@ public static class CommandLine
         }
         catch (UsageException e) { return Fail(stderr, e.Message, 2); }
         catch (DataFormatException e) { return Fail(stderr, e.Message, 1); }
+        catch (GpuCnn.Serialization.Onnx.OnnxFormatException e) { return Fail(stderr, e.Message, 1); }
         catch (FileNotFoundException e) { return Fail(stderr, e.Message, 1); }
         catch (DirectoryNotFoundException e) { return Fail(stderr, e.Message, 1); }
         catch (ShapeMismatchException e) { return Fail(stderr, e.Message, 1); }

@@ -15,7 +15,7 @@ static class ImageFolderPreset
     public static Func<DataRequest, DataSelection?> Loader(double valFraction, bool strict, TextWriter warn, CheckpointHeader? from = null) => r =>
     {
         if (!ImageFolder.Looks(r.Data)) return null;
-        var (defSize, channels, _) = ModelZoo.Defaults(r.Model);
+        var (defSize, channels, _) = r.Channels is int ch ? (r.ImageSize ?? 0, ch, 0) : ModelZoo.Defaults(r.Model);
         int size = r.ImageSize ?? (from is not null && from.Extra.TryGetValue(CheckpointFacts.ImageSize, out var s)
             ? int.Parse(s, CultureInfo.InvariantCulture) : defSize);
         var folder = ImageFolder.Load(r.Data, new ImageFolderOptions

@@ -73,6 +73,60 @@ static class Opt
         Models.ModelZoo.Defaults(names[0]); // an unknown name fails here, before any data or device is opened
         return names[0];
     }
+
+    /// <summary>The <c>--onnx FILE</c> option: an imported ONNX model in place of a zoo model name.</summary>
+    public static Option<string?> Onnx() => Text("onnx", "an ONNX model (graph and weights) in place of a zoo model name", "FILE.onnx");
+
+    /// <summary>
+    /// The model of a command that takes a zoo name or <c>--onnx FILE</c>: exactly one of the two, else a usage error.
+    /// Returns the name (null with --onnx) and the imported model (null with a name).
+    /// </summary>
+    public static (string? Name, Serialization.Onnx.OnnxModel? Onnx) ModelOrOnnx(ParseResult p, Argument<string[]> arg, Option<string?> onnx, string command)
+    {
+        string? file = p.GetValue(onnx);
+        if (file is null)
+        {
+            if ((p.GetValue(arg) ?? []).Length != 1)
+                throw new UsageException($"'{command}' takes one model name or --onnx FILE; valid choices: {string.Join(", ", Models.ModelZoo.Names)}");
+            return (Model(p, arg, command), null);
+        }
+        if ((p.GetValue(arg) ?? []).Length > 0)
+            throw new UsageException($"'{command}' takes a model name or --onnx FILE, not both");
+        return (null, ImportOnnx(file));
+    }
+
+    /// <summary>Imports an ONNX file; a bad file raises <c>OnnxFormatException</c>, which Run prints as one line.</summary>
+    public static Serialization.Onnx.OnnxModel ImportOnnx(string file) => Serialization.Onnx.OnnxImport.Load(file);
+
+    /// <summary>
+    /// The data of <paramref name="request"/> for an imported graph, which fixes the geometry: synthetic data and image
+    /// folders are made to its input and classes; a fixed preset (mnist, cifar10) that differs is a one-line error.
+    /// </summary>
+    public static Data.DataSelection DataFor(Serialization.Onnx.OnnxModel onnx, string file, Data.DataRequest request)
+    {
+        var (channels, size) = ImageInput(onnx.Graph, file);
+        int outputs = (int)onnx.Graph.Output.Shape.Size;
+        bool fixedPreset = request.Data is "mnist" or "cifar10";
+        var sel = Data.DataPresets.Load(request with
+        {
+            Channels = channels,
+            ImageSize = request.ImageSize ?? (fixedPreset ? null : size),
+            Classes = request.Classes ?? (fixedPreset ? null : outputs),
+        });
+        if (sel.Channels != channels || sel.ImageSize != size || sel.Classes != outputs)
+            throw new Data.DataFormatException(file, $"the model takes [{channels}, {size}, {size}] images and has {outputs} outputs; " +
+                                                     $"the data has [{sel.Channels}, {sel.ImageSize}, {sel.ImageSize}] images of {sel.Classes} classes");
+        return sel;
+    }
+
+    /// <summary>The per-sample input shape [C, H, W] of an imported graph with one square image input.</summary>
+    public static (int Channels, int Size) ImageInput(Graphs.Graph graph, string file)
+    {
+        var inputs = graph.Inputs;
+        if (inputs.Count != 1 || inputs[0].Shape.Rank != 3 || inputs[0].Shape[1] != inputs[0].Shape[2])
+            throw new Data.DataFormatException(file, $"the model's input is [{string.Join("; ", inputs.Select(i => string.Join(", ", i.Shape.ToArray())))}], the CLI takes one square image input [C, H, H]");
+        return (inputs[0].Shape[0], inputs[0].Shape[1]);
+    }
 }
 
 /// <summary>Bad command-line usage; printed without a stack trace.</summary>

@@ -7,7 +7,7 @@ using GpuCnn.Models;
 namespace GpuCnn.Cli.Commands;
 
 /// <summary>
-/// <c>gpucnn summary MODEL</c>: per-layer output shape, parameters, receptive field and FLOPs, in columns sized to
+/// <c>gpucnn summary MODEL|--onnx FILE</c>: per-layer output shape, parameters, receptive field and FLOPs, in columns sized to
 /// their longest entry, numbers with thousands separators; <c>--json</c> gives the same table as data.
 /// </summary>
 static class SummaryCommand
@@ -15,6 +15,7 @@ static class SummaryCommand
     public static Command Create(TextWriter o)
     {
         var model = Opt.ModelArgument();
+        var onnxOpt = Opt.Onnx();
         var sizeOpt = Opt.Int("image-size", "side of the square input images (default: the model's)", 1);
         var classesOpt = Opt.Int("classes", "number of classes (default: the model's)", 2, "K");
         var devicesOpt = Opt.Text("devices", "devices of a placement, to print the bytes that cross them", "D,D,...");
@@ -22,14 +23,29 @@ static class SummaryCommand
         var batchOpt = Opt.Int("batch-size", "batch of the crossing bytes (default 128)", 1, "B");
         var jsonOpt = Opt.Flag("json", "print the table as JSON");
         var c = new Command("summary", "Print a model's layers, shapes, parameters, receptive fields and FLOPs.")
-            { model, sizeOpt, classesOpt, devicesOpt, placementOpt, batchOpt, jsonOpt };
+            { model, onnxOpt, sizeOpt, classesOpt, devicesOpt, placementOpt, batchOpt, jsonOpt };
         c.SetAction(p =>
         {
-            string name = Opt.Model(p, model, "summary");
-            var (defSize, defChannels, defClasses) = ModelZoo.Defaults(name);
-            int size = p.GetValue(sizeOpt) ?? defSize, classes = p.GetValue(classesOpt) ?? defClasses, batch = p.GetValue(batchOpt) ?? 128;
+            var (name, onnx) = Opt.ModelOrOnnx(p, model, onnxOpt, "summary");
+            int batch = p.GetValue(batchOpt) ?? 128, size, classes;
+            Graph graph;
+            if (onnx is not null)
+            {
+                // An imported graph has its shapes fixed: only the batch is free.
+                if (p.GetValue(sizeOpt) is not null || p.GetValue(classesOpt) is not null)
+                    throw new UsageException("--image-size and --classes do not apply to --onnx (the file fixes the shapes)");
+                graph = onnx.Graph;
+                size = Opt.ImageInput(graph, p.GetValue(onnxOpt)!).Size;
+                classes = (int)graph.Output.Shape.Size;
+            }
+            else
+            {
+                var (defSize, defChannels, defClasses) = ModelZoo.Defaults(name!);
+                size = p.GetValue(sizeOpt) ?? defSize;
+                classes = p.GetValue(classesOpt) ?? defClasses;
+                graph = ModelZoo.Create(name!, classes, size, defChannels);
+            }
             string? many = p.GetValue(devicesOpt), placement = p.GetValue(placementOpt);
-            var graph = ModelZoo.Create(name, classes, size, defChannels);
             string[] specs = many?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
             if (many is not null)
             {
@@ -60,11 +76,7 @@ static class SummaryCommand
                 }, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
-            o.WriteLine($"model: {graph.Name}");
-            o.Write(Table(["layer", "type", "output shape", "params", "receptive field", "FLOPs"], [false, false, false, true, true, true],
-                rows.Select(r => new[] { r.Name, r.Type, r.OutputShape, $"{r.Parameters:N0}", r.ReceptiveField, $"{r.Flops:N0}" })));
-            o.WriteLine($"forward FLOPs per sample: {rows.Sum(r => r.Flops):N0} ({rows.Sum(r => r.Macs):N0} multiply-adds)");
-            o.WriteLine($"total parameters: {graph.ParameterCount:N0}");
+            WriteLayers(o, graph, rows);
             if (many is null) return 0;
             o.WriteLine();
             o.WriteLine($"placement '{placement ?? "single"}' on {string.Join(", ", specs.Select((d, i) => $"{i}: {d}"))}; bytes crossing per training step at batch {batch}:");
@@ -80,6 +92,17 @@ static class SummaryCommand
             return 0;
         });
         return c;
+    }
+
+    /// <summary>The model line, the layer table, the forward FLOPs and the total parameters of <paramref name="graph"/>.</summary>
+    internal static void WriteLayers(TextWriter o, Graph graph, IReadOnlyList<SummaryRow>? rows = null)
+    {
+        rows ??= ModelSummary.Rows(graph);
+        o.WriteLine($"model: {graph.Name}");
+        o.Write(Table(["layer", "type", "output shape", "params", "receptive field", "FLOPs"], [false, false, false, true, true, true],
+            rows.Select(r => new[] { r.Name, r.Type, r.OutputShape, $"{r.Parameters:N0}", r.ReceptiveField, $"{r.Flops:N0}" })));
+        o.WriteLine($"forward FLOPs per sample: {rows.Sum(r => r.Flops):N0} ({rows.Sum(r => r.Macs):N0} multiply-adds)");
+        o.WriteLine($"total parameters: {graph.ParameterCount:N0}");
     }
 
     /// <summary>A text table whose columns are as wide as their widest cell, with rules above and below the rows.</summary>

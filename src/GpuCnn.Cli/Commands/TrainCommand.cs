@@ -5,11 +5,15 @@ using GpuCnn.Data;
 using GpuCnn.Devices;
 using GpuCnn.Models;
 using GpuCnn.Serialization;
+using GpuCnn.Serialization.Onnx;
 using GpuCnn.Training;
 
 namespace GpuCnn.Cli.Commands;
 
-/// <summary><c>gpucnn train MODEL</c>: trains on a data preset or an image folder, with progress, curves and a checkpoint.</summary>
+/// <summary>
+/// <c>gpucnn train MODEL|--onnx FILE</c>: trains on a data preset or an image folder, with progress, curves and a
+/// checkpoint; an ONNX model starts from its own weights.
+/// </summary>
 static class TrainCommand
 {
     public static Command Create(TextWriter o)
@@ -34,12 +38,13 @@ static class TrainCommand
         var metrics = Opt.Text("metrics", "write the run's results as JSON", "FILE.json");
         var save = Opt.Text("save", "save a checkpoint (weights, optimiser state, normalisation, class names)", "FILE");
         var initFrom = Opt.Text("init-from", "start from the weights of a safetensors file (a state dict with the model's keys)", "FILE.safetensors");
+        var onnxOpt = Opt.Onnx();
         var data = new DataOptions();
         var dev = new DeviceOptions();
         var curves = new CurveOptions();
         var c = new Command("train", "Train a model and report per-epoch loss and held-out accuracy.")
         {
-            model, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit,
+            model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit,
         };
         data.AddTo(c);
         dev.AddTo(c);
@@ -51,14 +56,16 @@ static class TrainCommand
         curves.AddTo(c);
         c.SetAction(p =>
         {
-            string name = Opt.Model(p, model, "train");
+            var (name, onnx) = Opt.ModelOrOnnx(p, model, onnxOpt, "train");
+            if (onnx is not null && p.GetValue(initFrom) is not null)
+                throw new UsageException("--onnx and --init-from both give the starting weights; pass one");
             var defaults = new TrainOptions();
             int s = p.GetValue(seed) ?? 1, b = p.GetValue(batch) ?? 64;
             var opts = new TrainOptions
             {
                 Epochs = p.GetValue(epochs) ?? 10,
                 BatchSize = b,
-                LearningRate = p.GetValue(lr) ?? ModelZoo.DefaultLearningRate(name, b),
+                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * b / 128 : ModelZoo.DefaultLearningRate(name, b)),
                 Momentum = p.GetValue(momentum) ?? defaults.Momentum,
                 WeightDecay = p.GetValue(decay) ?? defaults.WeightDecay,
                 Seed = s,
@@ -73,13 +80,14 @@ static class TrainCommand
                 CudaGraphs = p.GetValue(cudaGraph),
                 InitFrom = p.GetValue(initFrom),
             };
-            var sel = DataPresets.Load(data.Request(p, name, s, o));
+            var request = data.Request(p, name ?? "", s, o);
+            var sel = onnx is null ? DataPresets.Load(request) : Opt.DataFor(onnx, p.GetValue(onnxOpt)!, request);
             opts = opts with { Mean = sel.Mean, Std = sel.Std, TrainTransform = sel.TrainTransform, EvalTransform = sel.EvalTransform };
-            var graph = ModelZoo.Create(name, sel.Classes, sel.ImageSize, sel.Channels);
+            var graph = onnx?.Graph ?? ModelZoo.Create(name!, sel.Classes, sel.ImageSize, sel.Channels);
             var devices = dev.Open(p, graph);
             try
             {
-                Run(o, p, opts, sel, graph, devices, p.GetValue(limit) ?? 0, p.GetValue(metrics), p.GetValue(save), data.Name(p), curves);
+                Run(o, p, opts, sel, graph, devices, p.GetValue(limit) ?? 0, p.GetValue(metrics), p.GetValue(save), data.Name(p), curves, onnx);
             }
             finally
             {
@@ -91,7 +99,7 @@ static class TrainCommand
     }
 
     static void Run(TextWriter o, ParseResult p, TrainOptions opts, DataSelection data, Graphs.Graph graph, List<ComputeDevice> devices,
-        int limit, string? metrics, string? save, string dataName, CurveOptions curves)
+        int limit, string? metrics, string? save, string dataName, CurveOptions curves, OnnxModel? onnx = null)
     {
         var (train, test) = (data.Train, data.Test);
         if (limit > 0 && limit < train.Count) train = train.Subset(0, limit);
@@ -100,6 +108,7 @@ static class TrainCommand
         var total = Stopwatch.StartNew();
         using var trainer = new Trainer(graph, devices, opts) { RecordLosses = opts.MaxSteps > 0 };
         var ex = trainer.Executor;
+        onnx?.CopyTo(ex.Parameters); // an imported model starts from its own weights, not the seeded initialisation
         o.WriteLine($"model: {graph.Name}, {graph.ParameterCount:N0} parameters, planned activation memory {ex.PeakActivationBytes / 1024.0:F0} KiB " +
                     $"(without reuse {ex.UnplannedActivationBytes / 1024.0:F0} KiB)");
         foreach (var d in devices.Where(d => d.Gemm.Preference != GemmFamily.Auto)) o.WriteLine(DeviceOptions.GemmLine(d));

@@ -28,6 +28,9 @@ public sealed record DataRequest(string Data, string Model, int Seed)
     /// the folder. Lets a caller with an image decoder plug it in without the core library depending on one.
     /// </summary>
     public Func<DataRequest, DataSelection?>? FolderLoader { get; init; }
+
+    /// <summary>Channels of the synthetic preset's images, for a model outside the zoo (an imported one); null takes the zoo model's.</summary>
+    public int? Channels { get; init; }
 }
 
 /// <summary>A resolved data set: train and held-out images, their geometry, and how to normalise them.</summary>
@@ -84,7 +87,7 @@ public static class DataPresets
             }
             case "synthetic":
             {
-                var (defSize, defChannels, _) = ModelZoo.Defaults(r.Model);
+                var (defSize, defChannels, _) = r.Channels is int ch ? (r.ImageSize ?? 28, ch, 0) : ModelZoo.Defaults(r.Model);
                 int size = r.ImageSize ?? defSize, k = r.Classes ?? 10;
                 // Large images make large data sets: keep the default small enough to generate in seconds.
                 int n = r.SyntheticCount ?? (size >= 128 ? 256 : 2048);
