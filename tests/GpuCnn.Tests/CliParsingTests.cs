@@ -1,3 +1,4 @@
+using GpuCnn.Tests.Infrastructure;
 using Xunit;
 
 namespace GpuCnn.Tests;
@@ -5,13 +6,7 @@ namespace GpuCnn.Tests;
 /// <summary>The command line on System.CommandLine: help per command, version, typo suggestions, one-line errors.</summary>
 public class CliParsingTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Theory]
     [InlineData("train", "--epochs")]

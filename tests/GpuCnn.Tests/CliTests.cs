@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GpuCnn.Cli;
 using GpuCnn.Data;
+using GpuCnn.Tests.Infrastructure;
 using Xunit;
 
 namespace GpuCnn.Tests;
@@ -13,13 +14,7 @@ public class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Devices_lists_the_cpu_accelerator()

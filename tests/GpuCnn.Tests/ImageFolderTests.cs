@@ -2,6 +2,7 @@ using System.Text.Json;
 using GpuCnn.Data;
 using GpuCnn.Imaging;
 using SkiaSharp;
+using GpuCnn.Tests.Infrastructure;
 using Xunit;
 
 namespace GpuCnn.Tests;
@@ -70,13 +71,7 @@ public class ImageFolderTests : IDisposable
         }
     }
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Decoding_resizes_and_centre_crops_every_flavour()

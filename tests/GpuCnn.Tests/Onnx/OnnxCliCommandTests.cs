@@ -5,6 +5,7 @@ using GpuCnn.Imaging;
 using GpuCnn.Serialization;
 using GpuCnn.Serialization.Onnx;
 using SkiaSharp;
+using GpuCnn.Tests.Infrastructure;
 using Xunit;
 
 namespace GpuCnn.Tests.Onnx;
@@ -25,13 +26,7 @@ public class OnnxCliCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     static string TotalLine(string output) => output.Split('\n').Single(l => l.StartsWith("total parameters:", StringComparison.Ordinal)).Trim();
 

@@ -3,6 +3,7 @@ using GpuCnn.Graphs;
 using GpuCnn.Models;
 using GpuCnn.Serialization;
 using GpuCnn.Serialization.Onnx;
+using GpuCnn.Tests.Infrastructure;
 using Xunit;
 
 namespace GpuCnn.Tests.Onnx;
@@ -16,13 +17,7 @@ public class OnnxCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GpuCnn.Cli.CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Export_writes_the_checkpoints_weights()
