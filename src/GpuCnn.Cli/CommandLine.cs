@@ -35,7 +35,8 @@ public static class CommandLine
     }
 
     /// <summary>Runs a command; returns the process exit code. Errors print one line, never a stack trace.</summary>
-    /// <remarks>Exit codes: 0 success, 1 bad data or a failed run, 2 bad usage (and no command at all).</remarks>
+    /// <remarks>Exit codes: 0 success, 1 bad data or a failed run, 2 bad usage (and no command at all), 3 a non-finite
+    /// loss, gradient or update (train --on-nonfinite stop).</remarks>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = Build(stdout);
@@ -57,6 +58,7 @@ public static class CommandLine
             return parsed.Invoke(config);
         }
         catch (UsageException e) { return Fail(stderr, e.Message, 2); }
+        catch (GpuCnn.Training.NonFiniteException e) { return Fail(stderr, e.Message, NonFiniteExitCode); }
         catch (DataFormatException e) { return Fail(stderr, e.Message, 1); }
         catch (GpuCnn.Serialization.Onnx.OnnxFormatException e) { return Fail(stderr, e.Message, 1); }
         catch (FileNotFoundException e) { return Fail(stderr, e.Message, 1); }
@@ -67,6 +69,9 @@ public static class CommandLine
         catch (InvalidOperationException e) { return Fail(stderr, e.Message, 1); }
         catch (UnauthorizedAccessException e) { return Fail(stderr, e.Message, 1); }
     }
+
+    /// <summary>The exit code of a training run stopped by a non-finite step.</summary>
+    public const int NonFiniteExitCode = 3;
 
     /// <summary>The version printed by <c>--version</c>: the CLI assembly's informational version.</summary>
     public static string Version =>

@@ -6,9 +6,9 @@ namespace GpuCnn.Cli;
 /// <summary>--plot, --log-csv and --tensorboard: where a training run's curves go, updated after every epoch.</summary>
 sealed class CurveOptions
 {
-    public readonly Option<string?> Plot = Opt.Text("plot", "draw train and held-out loss and accuracy and the learning rate per epoch (ScottPlot), redrawn after every epoch", "FILE.png");
-    public readonly Option<string?> Csv = Opt.Text("log-csv", "write one CSV row per epoch (and per recorded step under --steps)", "FILE");
-    public readonly Option<string?> TensorBoard = Opt.Text("tensorboard", "write TensorBoard event files (scalars per epoch and per recorded step)", "DIR");
+    public readonly Option<string?> Plot = OutputPath.Option("plot", "draw train and held-out loss and accuracy and the learning rate per epoch (ScottPlot), redrawn after every epoch", "FILE.png");
+    public readonly Option<string?> Csv = OutputPath.Option("log-csv", "write one CSV row per epoch (and per recorded step under --steps)", "FILE");
+    public readonly Option<string?> TensorBoard = OutputPath.Option("tensorboard", "write TensorBoard event files (scalars per epoch and per recorded step)", "DIR", directory: true);
 
     public void AddTo(Command c)
     {

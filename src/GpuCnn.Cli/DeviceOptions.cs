@@ -30,7 +30,13 @@ sealed class DeviceOptions
         if (one is not null && many is not null) throw new UsageException("give either --device or --devices, not both");
         var specs = many is null ? new[] { one ?? "auto" } : many.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (specs.Length == 0) throw new UsageException("--devices needs at least one device");
-        foreach (var spec in specs) DeviceManager.Resolve(spec);
+        foreach (var spec in specs)
+        {
+            var info = DeviceManager.Resolve(spec);
+            // cpu:N (N ≥ 1) is another CPU accelerator standing in for a further GPU: only within a list that long.
+            if (info.Kind == DeviceKind.Cpu && info.Index >= specs.Length)
+                throw new UsageException($"device '{spec}' is not listed by 'gpucnn devices' (cpu:0); cpu:N stands for a further device only in a --devices list of more than N");
+        }
         GpuCnn.Graphs.Placement.Apply(graph, placement ?? "single", specs.Length);
         string? gemmName = p.GetValue(Gemm);
         bool tf32 = p.GetValue(Tf32);

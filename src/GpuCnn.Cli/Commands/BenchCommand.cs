@@ -20,7 +20,7 @@ static class BenchCommand
         var classesOpt = Opt.Int("classes", "number of classes (default: the model's)", 2, "K");
         var noFuse = Opt.Flag("no-fuse", "keep every activation a separate kernel");
         var cudaGraphOpt = Opt.Flag("cuda-graph", "replay each step as one captured CUDA graph");
-        var metricsOpt = Opt.Text("metrics", "write the results as JSON", "FILE.json");
+        var metricsOpt = OutputPath.Option("metrics", "write the results as JSON", "FILE.json");
         var profileOpt = Opt.Flag("profile", "time each step of the schedule (synchronised after each)");
         var dev = new DeviceOptions();
         var c = new Command("bench", "Time training steps of a model on one fixed batch.") { model, batchOpt, stepsOpt, warmupOpt, sizeOpt, classesOpt };

@@ -23,7 +23,7 @@ static class EvalCommand
         var load = Opt.Text("load", "the checkpoint from 'gpucnn train --save'", "FILE");
         var batch = Opt.Int("batch-size", "images per evaluation batch (default 250)", 1, "B");
         var device = Opt.Text("device", "auto (default), cuda[:N], opencl[:N], cpu[:N]", "D");
-        var metrics = Opt.Text("metrics", "write the results as JSON", "FILE.json");
+        var metrics = OutputPath.Option("metrics", "write the results as JSON", "FILE.json");
         var data = new DataOptions();
         var c = new Command("eval", "Evaluate a saved checkpoint on the held-out images.") { model, onnxOpt, load, batch, device };
         data.AddTo(c);

@@ -14,7 +14,7 @@ static class ImportCommand
     public static Command Create(TextWriter o)
     {
         var file = new Argument<string[]>("FILE.onnx") { Description = "the ONNX model to import", Arity = ArgumentArity.ZeroOrMore };
-        var save = Opt.Text("save", "write the imported weights as a safetensors state dict", "WEIGHTS.safetensors");
+        var save = OutputPath.Option("save", "write the imported weights as a safetensors state dict", "WEIGHTS.safetensors");
         var c = new Command("import", "Read an ONNX model, print its summary and optionally save its weights as safetensors.") { file, save };
         c.SetAction(p =>
         {

@@ -35,8 +35,8 @@ static class TrainCommand
         var limit = Opt.Int("train-limit", "train on the first N images only", 0);
         var noFuse = Opt.Flag("no-fuse", "keep every activation a separate kernel");
         var cudaGraph = Opt.Flag("cuda-graph", "replay each training step as one captured CUDA graph (CUDA, one device, SGD, no dropout)");
-        var metrics = Opt.Text("metrics", "write the run's results as JSON", "FILE.json");
-        var save = Opt.Text("save", "save a checkpoint (weights, optimiser state, normalisation, class names)", "FILE");
+        var metrics = OutputPath.Option("metrics", "write the run's results as JSON", "FILE.json");
+        var ck = new CheckpointOptions();
         var initFrom = Opt.Text("init-from", "start from the weights of a safetensors file (a state dict with the model's keys)", "FILE.safetensors");
         var onnxOpt = Opt.Onnx();
         var data = new DataOptions();
@@ -51,7 +51,7 @@ static class TrainCommand
         c.Add(noFuse);
         c.Add(cudaGraph);
         c.Add(metrics);
-        c.Add(save);
+        ck.AddTo(c);
         c.Add(initFrom);
         curves.AddTo(c);
         c.SetAction(p =>
@@ -79,15 +79,22 @@ static class TrainCommand
                 FuseActivations = !p.GetValue(noFuse),
                 CudaGraphs = p.GetValue(cudaGraph),
                 InitFrom = p.GetValue(initFrom),
+                OnNonFinite = ck.Policy(p),
             };
+            if (p.GetValue(ck.Resume) is not null && p.GetValue(initFrom) is not null)
+                throw new UsageException("--resume and --init-from both give the starting weights; pass one");
             var request = data.Request(p, name ?? "", s, o);
             var sel = onnx is null ? DataPresets.Load(request) : Opt.DataFor(onnx, p.GetValue(onnxOpt)!, request);
             opts = opts with { Mean = sel.Mean, Std = sel.Std, TrainTransform = sel.TrainTransform, EvalTransform = sel.EvalTransform };
             var graph = onnx?.Graph ?? ModelZoo.Create(name!, sel.Classes, sel.ImageSize, sel.Channels);
+            int limitN = p.GetValue(limit) ?? 0, images = limitN > 0 ? Math.Min(limitN, sel.Train.Count) : sel.Train.Count;
+            if (images < opts.BatchSize) // the loader drops the last partial batch: no step would run
+                throw new UsageException($"--batch-size {opts.BatchSize} is more than the {images} training images{(limitN > 0 ? " of --train-limit" : "")}: " +
+                                         $"no full batch to train on; use a batch size of at most {images}");
             var devices = dev.Open(p, graph);
             try
             {
-                Run(o, p, opts, sel, graph, devices, p.GetValue(limit) ?? 0, p.GetValue(metrics), p.GetValue(save), data.Name(p), curves, onnx);
+                Run(o, p, opts, sel, graph, devices, limitN, p.GetValue(metrics), ck, data.Name(p), curves, onnx);
             }
             finally
             {
@@ -99,7 +106,7 @@ static class TrainCommand
     }
 
     static void Run(TextWriter o, ParseResult p, TrainOptions opts, DataSelection data, Graphs.Graph graph, List<ComputeDevice> devices,
-        int limit, string? metrics, string? save, string dataName, CurveOptions curves, OnnxModel? onnx = null)
+        int limit, string? metrics, CheckpointOptions ck, string dataName, CurveOptions curves, OnnxModel? onnx = null)
     {
         var (train, test) = (data.Train, data.Test);
         if (limit > 0 && limit < train.Count) train = train.Subset(0, limit);
@@ -115,9 +122,24 @@ static class TrainCommand
         if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
         long crossing = ex.Transfers.Sum(t => t.Bytes);
         if (devices.Count > 1) o.WriteLine($"placement: {ex.Transfers.Count} transfers, {crossing:N0} bytes cross devices per step");
+        var extra = new Dictionary<string, string>
+        {
+            ["seed"] = opts.Seed.ToString(CultureInfo.InvariantCulture),
+            ["mean"] = opts.Mean.ToString("R", CultureInfo.InvariantCulture),
+            ["std"] = opts.Std.ToString("R", CultureInfo.InvariantCulture),
+            ["data"] = dataName,
+        };
+        foreach (var (k, v) in data.Extra ?? new Dictionary<string, string>()) extra[k] = v;
+        if (data.ClassNames is { } names) CheckpointFacts.SetClassNames(extra, names);
+        trainer.Checkpoints = ck.Create(p, extra);
+        if (p.GetValue(ck.Resume) is { } resume) Resume(o, trainer, resume, train.Count);
         int lastEpoch = trainer.LastEpoch(train.Count);
         using var sinks = curves.Open(p, trainer);
-        var results = LiveProgress.Fit(o, trainer, train, test, lastEpoch, sinks.OnEpoch);
+        var fitted = LiveProgress.Fit(o, trainer, train, test, lastEpoch, sinks.OnEpoch);
+        if (fitted.Sum(r => r.Steps) == 0)
+            throw new InvalidOperationException($"nothing to train: the run already stands at step {trainer.TotalSteps} of epoch {trainer.EpochsDone} " +
+                                                "(raise --epochs or --steps to continue)");
+        var results = trainer.History.Concat(fitted.Where(r => !trainer.History.Contains(r))).ToList();
         double seconds = total.Elapsed.TotalSeconds;
         var last = results[^1];
         double trainSecs = results.Sum(r => r.Seconds);
@@ -126,20 +148,8 @@ static class TrainCommand
             o.WriteLine($"losses per step: {string.Join(" ", trainer.Losses.Select(l => l.ToString("F4", CultureInfo.InvariantCulture)))}");
         o.WriteLine($"final test accuracy {last.TestAccuracy * 100:F2}% on {test.Count} images; {ProgressPrinter.FormatRate(imgs)} img/s; {seconds:F1} s in all");
         foreach (var line in sinks.Written) o.WriteLine(line);
-        if (save is not null)
-        {
-            var extra = new Dictionary<string, string>
-            {
-                ["seed"] = opts.Seed.ToString(CultureInfo.InvariantCulture),
-                ["mean"] = opts.Mean.ToString("R", CultureInfo.InvariantCulture),
-                ["std"] = opts.Std.ToString("R", CultureInfo.InvariantCulture),
-                ["data"] = dataName,
-            };
-            foreach (var (k, v) in data.Extra ?? new Dictionary<string, string>()) extra[k] = v;
-            if (data.ClassNames is { } names) CheckpointFacts.SetClassNames(extra, names);
-            Checkpoint.Save(save, ex.Parameters, trainer.Optimizer, trainer.EpochsDone, extra);
-            o.WriteLine($"saved checkpoint to {save}");
-        }
+        foreach (var line in trainer.Guard.Events) o.WriteLine($"non-finite: {line}");
+        if (trainer.Checkpoints is { } policy) o.WriteLine($"saved checkpoint to {policy.Path}");
         if (metrics is not null)
             CommandLine.WriteJson(metrics, new Dictionary<string, object?>
             {
@@ -149,7 +159,7 @@ static class TrainCommand
                 ["data"] = data.Description, ["train_images"] = train.Count, ["test_images"] = test.Count, ["parameters"] = graph.ParameterCount,
                 ["train_loss"] = last.TrainLoss, ["train_accuracy"] = last.TrainAccuracy, ["test_loss"] = last.TestLoss,
                 ["test_accuracy"] = last.TestAccuracy, ["images_per_second"] = imgs, ["seconds"] = seconds,
-                ["steps"] = results.Sum(r => r.Steps), ["peak_activation_bytes"] = ex.PeakActivationBytes,
+                ["steps"] = trainer.TotalSteps, ["skipped_steps"] = trainer.SkippedSteps, ["peak_activation_bytes"] = ex.PeakActivationBytes,
                 ["bytes_transferred_per_step"] = crossing,
                 ["transfers"] = ex.Transfers.Select(t => new Dictionary<string, object?>
                 {
@@ -162,5 +172,16 @@ static class TrainCommand
                     ["test_accuracy"] = r.TestAccuracy, ["images_per_second"] = r.ImagesPerSecond, ["seconds"] = r.Seconds, ["learning_rate"] = r.LearningRate,
                 }).ToList(),
             });
+    }
+
+    static void Resume(TextWriter o, Trainer trainer, string file, int trainCount)
+    {
+        var header = Checkpoint.Load(file, trainer.Executor.Parameters, trainer.Optimizer);
+        if (header.Training is not { } state)
+            throw new DataFormatException(file, "holds no training state (not written by 'gpucnn train --save'); start from its weights with --init-from after 'gpucnn export'");
+        if (header.Optimizer is null)
+            throw new DataFormatException(file, "holds no optimiser state, so the run cannot continue exactly");
+        trainer.Restore(state, trainCount / trainer.Options.BatchSize);
+        o.WriteLine($"resumed from {file}: epoch {state.Epoch + 1}, batch {state.StepInEpoch}, step {state.TotalSteps}");
     }
 }

@@ -27,6 +27,8 @@ public sealed record CheckpointHeader
     public List<ParameterEntry> Parameters { get; init; } = new();
     /// <summary>Free-form extra data (e.g. the training options).</summary>
     public Dictionary<string, string> Extra { get; init; } = new();
+    /// <summary>Where training stood (null in checkpoints written outside a training loop, and in older files).</summary>
+    public Training.TrainingState? Training { get; init; }
 }
 
 /// <summary>One parameter record of a checkpoint header.</summary>
@@ -50,10 +52,12 @@ public static class Checkpoint
     /// <summary>Current format version.</summary>
     public const uint Version = 1;
 
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    /// <summary>Saves the parameters (and optimiser state, if given) atomically to <paramref name="path"/>.</summary>
-    public static void Save(string path, ParameterStore store, Optimizer? optimizer = null, int epoch = 0, IDictionary<string, string>? extra = null)
+    /// <summary>Saves the parameters (and optimiser state and training state, if given) atomically to <paramref name="path"/>.</summary>
+    public static void Save(string path, ParameterStore store, Optimizer? optimizer = null, int epoch = 0, IDictionary<string, string>? extra = null,
+        Training.TrainingState? training = null)
     {
         var pars = store.Graph.Parameters;
         var header = new CheckpointHeader
@@ -66,6 +70,7 @@ public static class Checkpoint
             LearningRate = optimizer?.LearningRate ?? 0,
             Parameters = pars.Select(p => new ParameterEntry(p.FullName, p.Shape.ToArray())).ToList(),
             Extra = extra is null ? new() : new(extra),
+            Training = training,
         };
         string full = Path.GetFullPath(path);
         string? dir = Path.GetDirectoryName(full);

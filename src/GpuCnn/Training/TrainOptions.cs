@@ -57,6 +57,8 @@ public sealed record TrainOptions
     /// strictly, so every missing or unexpected key and every shape mismatch is an error.
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>What to do when a step's loss, gradients or updated weights are not finite (see <see cref="NonFiniteGuard"/>).</summary>
+    public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
 }
 
 /// <summary>What one epoch produced.</summary>

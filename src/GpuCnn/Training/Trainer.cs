@@ -13,10 +13,11 @@ namespace GpuCnn.Training;
 /// and the learning rate follows the options' schedule (<see cref="ILearningRateSchedule"/>: constant, step,
 /// multi-step or cosine, with optional warm-up).
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     readonly ILearningRateSchedule schedule;
     long totalSteps;
+    EpochTally tally = new();
 
     /// <summary>Creates the executor, parameters (initialised from the seed) and optimiser.</summary>
     public Trainer(Graph graph, IReadOnlyList<ComputeDevice> devices, TrainOptions options)
@@ -35,6 +36,7 @@ public sealed class Trainer : IDisposable
             options.WeightDecay, options.Nesterov, options.DecayBiases);
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
             : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
+        Guard = new NonFiniteGuard(options.OnNonFinite);
         compute = Compute;
         replayed = Replayed;
         if (options.CudaGraphs)
@@ -126,16 +128,18 @@ public sealed class Trainer : IDisposable
         return (int)Math.Min(Options.Epochs, next + Math.Max(1, (left + perEpoch - 1) / perEpoch));
     }
 
-    /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs, evaluating on <paramref name="test"/> after each.</summary>
+    /// <summary>
+    /// Trains for <see cref="TrainOptions.Epochs"/> epochs, evaluating on <paramref name="test"/> after each; after
+    /// <see cref="Restore"/> it continues mid-epoch where the state left off. Returns this call's epochs (all of them,
+    /// restored ones included: <see cref="History"/>).
+    /// </summary>
     public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
     {
         var results = new List<EpochResult>();
-        using var loader = Options.TrainTransform is null
-            ? new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std)
-            : new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, Options.TrainTransform,
-                workers: Options.LoaderWorkers);
+        using var loader = NewLoader(train);
         for (int e = EpochsDone; e < Options.Epochs; e++)
         {
+            if (Options.MaxSteps > 0 && totalSteps >= Options.MaxSteps) break;
             var r = TrainEpoch(loader, e, progress);
             if (test is not null)
             {
@@ -143,48 +147,69 @@ public sealed class Trainer : IDisposable
                 r = r with { TestLoss = loss, TestAccuracy = acc };
             }
             results.Add(r);
+            if (tally.Complete) History.Add(r);
             onEpoch?.Invoke(r);
-            if (Options.MaxSteps > 0 && totalSteps >= Options.MaxSteps) break;
+            Checkpoints?.AfterEpoch(this, r);
         }
         return results;
     }
 
-    /// <summary>One epoch over <paramref name="loader"/> (zero-based <paramref name="epoch"/> selects shuffle and rate).</summary>
+    /// <summary>A loader of <paramref name="data"/> with this trainer's batch size, shuffle seed and transform.</summary>
+    public DataLoader NewLoader(Dataset data) => Options.TrainTransform is null
+        ? new DataLoader(data, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std)
+        : new DataLoader(data, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, Options.TrainTransform,
+            workers: Options.LoaderWorkers);
+
+    /// <summary>
+    /// One epoch over <paramref name="loader"/> (zero-based <paramref name="epoch"/> selects shuffle and rate). When a
+    /// restored state stands inside this epoch, the batches it already trained are passed over.
+    /// </summary>
     public EpochResult TrainEpoch(DataLoader loader, int epoch, IProgress<TrainProgress>? progress = null)
     {
         if (loader.BatchSize != Options.BatchSize)
             throw new ArgumentException($"loader batch size {loader.BatchSize} differs from the trainer's {Options.BatchSize}");
         Optimizer.LearningRate = schedule.Rate(Options.LearningRate, epoch);
         Executor.ReadStatistics();
+        if (tally.Epoch != epoch || tally.Complete) tally = new EpochTally { Epoch = epoch };
+        tally.BatchesPerEpoch = loader.BatchesPerEpoch;
         var sw = Stopwatch.StartNew();
-        double lossSum = 0, correct = 0, count = 0;
-        int step = 0, steps = loader.BatchesPerEpoch;
+        int done = tally.Step, steps = loader.BatchesPerEpoch;
         // The epoch in which --steps runs out is the last one: report that, not the configured count.
         int epochs = LastEpoch(epoch, loader.BatchesPerEpoch);
-        if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, Math.Max(0, Options.MaxSteps - totalSteps));
+        if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, done + Math.Max(0, Options.MaxSteps - totalSteps));
+        Guard.BeginEpoch(this, loader, epoch);
+        int index = 0;
         foreach (var batch in loader.Epoch(epoch))
         {
-            if (step >= steps) break;
+            if (index++ < done) continue; // trained before the checkpoint this run resumed from
+            if (tally.Step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
             RunStep();
-            step++;
+            tally.Step++;
             totalSteps++;
-            bool report = RecordLosses || step % ProgressInterval == 0 || step == steps;
-            if (report)
+            if (RecordLosses || tally.Step % ProgressInterval == 0 || tally.Step == steps)
             {
-                var (l, c, n) = Executor.ReadStatistics();
-                if (RecordLosses && n > 0) Losses.Add(l / n);
-                lossSum += l; correct += c; count += n;
-                progress?.Report(new TrainProgress(epoch + 1, epochs, step, steps, lossSum / Math.Max(1, count),
-                    correct / Math.Max(1, count), count / sw.Elapsed.TotalSeconds));
+                ReadInterval();
+                progress?.Report(new TrainProgress(epoch + 1, epochs, tally.Step, steps, tally.LossSum / Math.Max(1, tally.Count),
+                    tally.Correct / Math.Max(1, tally.Count), tally.Count / (tally.Seconds + sw.Elapsed.TotalSeconds)));
             }
+            if (tally.Step < loader.BatchesPerEpoch) Checkpoints?.AfterStep(this);
         }
         Executor.Synchronize();
-        double secs = sw.Elapsed.TotalSeconds;
+        tally.Seconds += sw.Elapsed.TotalSeconds;
         EpochsDone = epoch + 1;
-        return new EpochResult(epoch + 1, lossSum / Math.Max(1, count), correct / Math.Max(1, count), double.NaN, double.NaN,
-            count / secs, secs, Optimizer.LearningRate, step);
+        return new EpochResult(epoch + 1, tally.LossSum / Math.Max(1, tally.Count), tally.Correct / Math.Max(1, tally.Count), double.NaN,
+            double.NaN, tally.Count / tally.Seconds, tally.Seconds, Optimizer.LearningRate, tally.Step);
+    }
+
+    /// <summary>Reads the device statistics since the last read into the epoch's sums, through the non-finite guard.</summary>
+    void ReadInterval()
+    {
+        var (l, c, n) = Executor.ReadStatistics();
+        if (RecordLosses && n > 0) Losses.Add(l / n);
+        tally.LossSum += l; tally.Correct += c; tally.Count += n;
+        Guard.AfterRead(this, l);
     }
 
     /// <summary>
