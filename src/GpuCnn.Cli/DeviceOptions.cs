@@ -23,6 +23,19 @@ sealed class DeviceOptions
         c.Add(Tf32);
     }
 
+    /// <summary>The --device option of a one-device command (eval, predict): cpu:N with N ≥ 1 is refused as not listed.</summary>
+    public static Option<string?> Single()
+    {
+        var o = Opt.Text("device", "auto (default), cuda[:N], opencl[:N], cpu", "D");
+        o.Validators.Add(r =>
+        {
+            string? spec = r.Tokens.Count > 0 ? r.Tokens[^1].Value.Trim().ToLowerInvariant() : null;
+            if (spec is not null && spec.StartsWith("cpu:", StringComparison.Ordinal) && spec != "cpu:0")
+                r.AddError($"device '{spec}' is not listed by 'gpucnn devices' (cpu:0)");
+        });
+        return o;
+    }
+
     /// <summary>Opens the devices and applies the placement to the graph; validates every spec before opening any.</summary>
     public List<ComputeDevice> Open(ParseResult p, Graph graph)
     {

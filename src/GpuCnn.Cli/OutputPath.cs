@@ -10,14 +10,17 @@ namespace GpuCnn.Cli;
 static class OutputPath
 {
     /// <summary>A string option naming a file (or, with <paramref name="directory"/>, a folder) the command writes.</summary>
-    public static Option<string?> Option(string name, string description, string helpName, bool directory = false)
+    public static Option<string?> Option(string name, string description, string helpName, bool directory = false) =>
+        Validate(Opt.Text(name, description, helpName), directory);
+
+    /// <summary>Adds the check to an existing option and returns it.</summary>
+    public static Option<string?> Validate(Option<string?> o, bool directory = false)
     {
-        var o = Opt.Text(name, description, helpName);
         o.Validators.Add(r =>
         {
             if (r.Tokens.Count == 0) return;
             string path = r.Tokens[^1].Value;
-            if (Problem(path, directory) is { } why) r.AddError($"--{name} {path}: {why}");
+            if (Problem(path, directory) is { } why) r.AddError($"{o.Name} {path}: {why}");
         });
         return o;
     }

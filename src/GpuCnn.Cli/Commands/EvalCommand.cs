@@ -22,7 +22,7 @@ static class EvalCommand
         var onnxOpt = Opt.Onnx();
         var load = Opt.Text("load", "the checkpoint from 'gpucnn train --save'", "FILE");
         var batch = Opt.Int("batch-size", "images per evaluation batch (default 250)", 1, "B");
-        var device = Opt.Text("device", "auto (default), cuda[:N], opencl[:N], cpu[:N]", "D");
+        var device = DeviceOptions.Single();
         var metrics = OutputPath.Option("metrics", "write the results as JSON", "FILE.json");
         var data = new DataOptions();
         var c = new Command("eval", "Evaluate a saved checkpoint on the held-out images.") { model, onnxOpt, load, batch, device };

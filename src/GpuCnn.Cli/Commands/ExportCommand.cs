@@ -20,7 +20,7 @@ static class ExportCommand
         var sizeOpt = Opt.Int("image-size", "side of the square input images (default: the model's)", 1);
         var classesOpt = Opt.Int("classes", "number of classes (default: the model's)", 2, "K");
         var seedOpt = Opt.Int("seed", "seed of the initial weights when no checkpoint is given (default 1)", 0, "S");
-        var output = new Option<string?>("--output", "-o") { Description = "the ONNX file to write", HelpName = "FILE.onnx" };
+        var output = OutputPath.Validate(new Option<string?>("--output", "-o") { Description = "the ONNX file to write", HelpName = "FILE.onnx" });
         var c = new Command("export", "Write a model and its weights as an ONNX file (opset 17, dynamic batch).")
             { model, load, sizeOpt, classesOpt, seedOpt, output };
         c.SetAction(p =>

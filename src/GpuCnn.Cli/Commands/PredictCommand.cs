@@ -23,7 +23,7 @@ static class PredictCommand
         var load = Opt.Text("load", "the checkpoint from 'gpucnn train --save'", "FILE");
         var top = Opt.Int("top", "classes to print per image (default 3)", 1, "K");
         var json = Opt.Flag("json", "print the predictions as JSON");
-        var device = Opt.Text("device", "auto (default), cuda[:N], opencl[:N], cpu[:N]", "D");
+        var device = DeviceOptions.Single();
         var onnxOpt = Opt.Onnx();
         var c = new Command("predict", "Classify images with a trained checkpoint or an ONNX model.") { args, load, onnxOpt, top, json, device };
         c.SetAction(p =>

@@ -31,7 +31,11 @@ public static class OnnxImport
             var info = new FileInfo(path);
             if (!info.Exists) throw new OnnxFormatException(path, "no such file");
             if (info.Length > MaxFileBytes) throw new OnnxFormatException(path, $"{info.Length} bytes is more than a protobuf message can hold");
-            bytes = File.ReadAllBytes(path);
+            // Exactly the length the file system reports: a device such as /dev/zero (length 0) never streams forever.
+            if (info.Length == 0) throw new OnnxFormatException(path, "empty, or not a regular file");
+            bytes = new byte[info.Length];
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            f.ReadExactly(bytes);
         }
         catch (IOException e) { throw new OnnxFormatException(path, e.Message, e); }
         catch (UnauthorizedAccessException e) { throw new OnnxFormatException(path, e.Message, e); }
