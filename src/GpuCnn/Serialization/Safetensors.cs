@@ -122,6 +122,8 @@ public static class Safetensors
     {
         var meta = new Dictionary<string, string>();
         metadata = meta;
+        // JsonDocument accepts invalid UTF-8 in names and fails only when one is read, with another exception type.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw new DataFormatException(path, "header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new DataFormatException(path, $"header is not valid JSON: {e.Message}"); }
