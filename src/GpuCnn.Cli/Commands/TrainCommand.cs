@@ -33,6 +33,7 @@ static class TrainCommand
         var noDecayBias = Opt.Flag("no-decay-bias", "no weight decay on biases and normalisation weights");
         var steps = Opt.Int("steps", "stop after N optimiser steps and record the loss of every step", 0);
         var limit = Opt.Int("train-limit", "train on the first N images only", 0);
+        var clip = Opt.Float("clip-grad-norm", "clip the gradients to this global L2 norm before each update (as PyTorch's clip_grad_norm_)", 0);
         var noFuse = Opt.Flag("no-fuse", "keep every activation a separate kernel");
         var cudaGraph = Opt.Flag("cuda-graph", "replay each training step as one captured CUDA graph (CUDA, one device, SGD, no dropout)");
         var metrics = OutputPath.Option("metrics", "write the run's results as JSON", "FILE.json");
@@ -44,7 +45,7 @@ static class TrainCommand
         var curves = new CurveOptions();
         var c = new Command("train", "Train a model and report per-epoch loss and held-out accuracy.")
         {
-            model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit,
+            model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit, clip,
         };
         data.AddTo(c);
         dev.AddTo(c);
@@ -80,6 +81,7 @@ static class TrainCommand
                 CudaGraphs = p.GetValue(cudaGraph),
                 InitFrom = p.GetValue(initFrom),
                 OnNonFinite = ck.Policy(p),
+                ClipGradNorm = p.GetValue(clip) ?? 0,
             };
             if (p.GetValue(ck.Resume) is not null && p.GetValue(initFrom) is not null)
                 throw new UsageException("--resume and --init-from both give the starting weights; pass one");

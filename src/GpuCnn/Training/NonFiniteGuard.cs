@@ -137,6 +137,7 @@ public sealed class NonFiniteGuard(NonFinitePolicy policy)
                 return $"the gradient of layer '{p.Owner.Name}' ({p.Owner.TypeName}, {p.FullName}) is not finite";
         var before = pars.Select(p => ex.Parameters.Get(p)).ToArray();
         var state = (t.Optimizer.GetState().Select(a => a.ToArray()).ToArray(), t.Optimizer.Steps);
+        t.Clipper?.Clip();
         t.Optimizer.Step();
         for (int i = 0; i < pars.Count; i++)
         {

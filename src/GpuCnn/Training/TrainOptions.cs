@@ -59,6 +59,8 @@ public sealed record TrainOptions
     public string? InitFrom { get; init; }
     /// <summary>What to do when a step's loss, gradients or updated weights are not finite (see <see cref="NonFiniteGuard"/>).</summary>
     public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
+    /// <summary>Clip the gradients to this global L2 norm before each update, as PyTorch's clip_grad_norm_ (0: no clipping).</summary>
+    public float ClipGradNorm { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

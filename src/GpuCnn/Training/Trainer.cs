@@ -37,6 +37,7 @@ public sealed partial class Trainer : IDisposable
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
             : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
         Guard = new NonFiniteGuard(options.OnNonFinite);
+        if (options.ClipGradNorm > 0) Clipper = new GradClipper(Executor.Parameters, options.ClipGradNorm);
         compute = Compute;
         replayed = Replayed;
         if (options.CudaGraphs)
@@ -73,6 +74,7 @@ public sealed partial class Trainer : IDisposable
         Executor.Forward();
         Executor.ComputeLoss();
         Executor.Backward();
+        Clipper?.Clip();
         Optimizer.Step();
     }
 
@@ -262,6 +264,7 @@ public sealed partial class Trainer : IDisposable
     public void Dispose()
     {
         stepGraph?.Dispose();
+        Clipper?.Dispose();
         Optimizer.Dispose();
         Executor.Dispose();
     }

@@ -25,6 +25,9 @@ public sealed partial class Trainer
     /// <summary>Writes checkpoints during <see cref="Fit"/> (every N steps, every epoch, the best); null writes none.</summary>
     public CheckpointPolicy? Checkpoints { get; set; }
 
+    /// <summary>Clips the gradients before each update (<see cref="TrainOptions.ClipGradNorm"/>), or null.</summary>
+    public GradClipper? Clipper { get; }
+
     /// <summary>Watches the statistics for non-finite values (see <see cref="TrainOptions.OnNonFinite"/>).</summary>
     public NonFiniteGuard Guard { get; }
 
