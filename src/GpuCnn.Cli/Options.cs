@@ -33,9 +33,14 @@ static class Opt
         {
             string? s = Value(r, name);
             if (s is null) return null;
-            if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v) || v < min)
+            if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || float.IsNaN(v) || v < min)
             {
-                r.AddError($"--{name} must be a finite number{(min > float.NegativeInfinity ? $" ≥ {min}" : "")} (at most {float.MaxValue:G3}), got '{s}'");
+                r.AddError($"--{name} must be a number{(min > float.NegativeInfinity ? $" ≥ {min}" : "")}, got '{s}'");
+                return null;
+            }
+            if (float.IsInfinity(v)) // Infinity, or beyond float's range (1e39 parses to infinity)
+            {
+                r.AddError($"--{name} must be a finite number (at most {float.MaxValue:G3}), got '{s}'");
                 return null;
             }
             return v;

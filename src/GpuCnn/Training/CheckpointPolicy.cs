@@ -11,7 +11,7 @@ namespace GpuCnn.Training;
 /// </summary>
 public sealed class CheckpointPolicy
 {
-    readonly Queue<string> kept = new();
+    Queue<string>? kept;
 
     /// <summary>Creates a policy writing to <paramref name="path"/>; <paramref name="extra"/> goes into every header.</summary>
     public CheckpointPolicy(string path, int saveEvery = 0, int keep = 1, bool saveBest = false, IDictionary<string, string>? extra = null)
@@ -72,9 +72,21 @@ public sealed class CheckpointPolicy
             string numbered = Sibling($"step{t.TotalSteps}");
             File.Copy(Path, numbered + ".tmp", overwrite: true);
             File.Move(numbered + ".tmp", numbered, overwrite: true);
+            kept ??= Existing(); // a resumed run keeps counting the files its first part kept
             if (!kept.Contains(numbered)) kept.Enqueue(numbered);
             while (kept.Count > Keep) File.Delete(kept.Dequeue());
         }
         return Path;
+    }
+
+    // The NAME-stepN.EXT files already beside Path, oldest step first.
+    Queue<string> Existing()
+    {
+        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!, stem = System.IO.Path.GetFileNameWithoutExtension(Path),
+            ext = System.IO.Path.GetExtension(Path);
+        var steps = Directory.EnumerateFiles(dir, $"{stem}-step*{ext}")
+            .Select(f => (File: f, Step: long.TryParse(System.IO.Path.GetFileNameWithoutExtension(f)[(stem.Length + 5)..], out long n) ? n : -1))
+            .Where(x => x.Step >= 0).OrderBy(x => x.Step).Select(x => x.File);
+        return new Queue<string>(steps);
     }
 }

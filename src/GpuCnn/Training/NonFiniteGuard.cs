@@ -25,7 +25,8 @@ public sealed class NonFiniteException(string message, long step) : Exception(me
 /// non-finite gradient or update poisons) and keeps them with the optimiser state as the last good snapshot. When
 /// either check fails, it restores the snapshot and re-runs the interval's batches one step at a time, with per-layer
 /// checks, to name the first bad step and layer; then it stops, or (skip mode) replays the interval without the bad
-/// updates. The data order depends only on (seed, epoch), so the re-run sees the same batches.
+/// updates. The data order depends only on (seed, epoch), so the re-run (through <see cref="Trainer.NewLoader"/>, the
+/// trainer's own loader settings) sees the same batches.
 /// </summary>
 public sealed class NonFiniteGuard(NonFinitePolicy policy)
 {
