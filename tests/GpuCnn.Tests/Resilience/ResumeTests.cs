@@ -92,6 +92,20 @@ public class ResumeTests
     }
 
     [Fact]
+    public void KeepCountsTheFilesOfTheRunBeforeTheResume()
+    {
+        using var dir = new TempDir();
+        string ck = dir.File("r.ck");
+        string[] Args(string steps) => [.. Base, "--steps", steps, "--seed", "5", "--save", ck, "--save-every", "2", "--keep", "2"];
+        var (code, _, err) = CliRunner.Run(Args("8"));
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run([.. Args("12"), "--resume", ck]);
+        Assert.True(code == 0, err);
+        var numbered = Directory.GetFiles(dir.Path, "r-step*.ck").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(new[] { "r-step10.ck", "r-step12.ck" }, numbered);
+    }
+
+    [Fact]
     public void ResumingWithOtherSettingsOrAFinishedRunIsAOneLineError()
     {
         using var dir = new TempDir();
