@@ -16,7 +16,7 @@ namespace GpuCnn.Cli.Commands;
 /// </summary>
 static class TrainCommand
 {
-    public static Command Create(TextWriter o)
+    public static Command Create(TextWriter stdout)
     {
         var model = Opt.ModelArgument();
         var epochs = Opt.Int("epochs", "passes over the training set (default 10)", 1);
@@ -42,6 +42,7 @@ static class TrainCommand
         var data = new DataOptions();
         var dev = new DeviceOptions();
         var curves = new CurveOptions();
+        var dist = new DistributedOptions();
         var c = new Command("train", "Train a model and report per-epoch loss and held-out accuracy.")
         {
             model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit,
@@ -54,18 +55,20 @@ static class TrainCommand
         c.Add(save);
         c.Add(initFrom);
         curves.AddTo(c);
-        c.SetAction(p =>
+        dist.AddTo(c);
+        c.SetAction(p => DistributedOptions.Run(stdout, (comm, o) =>
         {
             var (name, onnx) = Opt.ModelOrOnnx(p, model, onnxOpt, "train");
             if (onnx is not null && p.GetValue(initFrom) is not null)
                 throw new UsageException("--onnx and --init-from both give the starting weights; pass one");
             var defaults = new TrainOptions();
             int s = p.GetValue(seed) ?? 1, b = p.GetValue(batch) ?? 64;
+            int global = b * (p.GetValue(dist.GradAccum) ?? 1) * comm.Size; // the default rate follows the images per step
             var opts = new TrainOptions
             {
                 Epochs = p.GetValue(epochs) ?? 10,
                 BatchSize = b,
-                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * b / 128 : ModelZoo.DefaultLearningRate(name, b)),
+                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * global / 128 : ModelZoo.DefaultLearningRate(name, global)),
                 Momentum = p.GetValue(momentum) ?? defaults.Momentum,
                 WeightDecay = p.GetValue(decay) ?? defaults.WeightDecay,
                 Seed = s,
@@ -79,12 +82,14 @@ static class TrainCommand
                 FuseActivations = !p.GetValue(noFuse),
                 CudaGraphs = p.GetValue(cudaGraph),
                 InitFrom = p.GetValue(initFrom),
+                GradAccum = p.GetValue(dist.GradAccum) ?? 1,
+                Communicator = comm,
             };
             var request = data.Request(p, name ?? "", s, o);
             var sel = onnx is null ? DataPresets.Load(request) : Opt.DataFor(onnx, p.GetValue(onnxOpt)!, request);
             opts = opts with { Mean = sel.Mean, Std = sel.Std, TrainTransform = sel.TrainTransform, EvalTransform = sel.EvalTransform };
             var graph = onnx?.Graph ?? ModelZoo.Create(name!, sel.Classes, sel.ImageSize, sel.Channels);
-            var devices = dev.Open(p, graph);
+            var devices = dev.Open(p, graph, DistributedOptions.DefaultDevice(comm));
             try
             {
                 Run(o, p, opts, sel, graph, devices, p.GetValue(limit) ?? 0, p.GetValue(metrics), p.GetValue(save), data.Name(p), curves, onnx);
@@ -94,7 +99,7 @@ static class TrainCommand
                 foreach (var d in devices) d.Dispose();
             }
             return 0;
-        });
+        }));
         return c;
     }
 
@@ -115,8 +120,10 @@ static class TrainCommand
         if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
         long crossing = ex.Transfers.Sum(t => t.Bytes);
         if (devices.Count > 1) o.WriteLine($"placement: {ex.Transfers.Count} transfers, {crossing:N0} bytes cross devices per step");
+        if (DistributedOptions.Describe(trainer) is { } ranks) o.WriteLine(ranks);
+        bool lead = (trainer.Parallel?.Communicator.Rank ?? 0) == 0; // only rank 0 writes files
         int lastEpoch = trainer.LastEpoch(train.Count);
-        using var sinks = curves.Open(p, trainer);
+        using var sinks = lead ? curves.Open(p, trainer) : new CurveSinks(trainer, null, null, null);
         var results = LiveProgress.Fit(o, trainer, train, test, lastEpoch, sinks.OnEpoch);
         double seconds = total.Elapsed.TotalSeconds;
         var last = results[^1];
@@ -125,8 +132,9 @@ static class TrainCommand
         if (trainer.RecordLosses)
             o.WriteLine($"losses per step: {string.Join(" ", trainer.Losses.Select(l => l.ToString("F4", CultureInfo.InvariantCulture)))}");
         o.WriteLine($"final test accuracy {last.TestAccuracy * 100:F2}% on {test.Count} images; {ProgressPrinter.FormatRate(imgs)} img/s; {seconds:F1} s in all");
+        if (DistributedOptions.Timing(trainer) is { } timing) o.WriteLine(timing);
         foreach (var line in sinks.Written) o.WriteLine(line);
-        if (save is not null)
+        if (save is not null && lead)
         {
             var extra = new Dictionary<string, string>
             {
@@ -140,7 +148,7 @@ static class TrainCommand
             Checkpoint.Save(save, ex.Parameters, trainer.Optimizer, trainer.EpochsDone, extra);
             o.WriteLine($"saved checkpoint to {save}");
         }
-        if (metrics is not null)
+        if (metrics is not null && lead)
             CommandLine.WriteJson(metrics, new Dictionary<string, object?>
             {
                 ["model"] = graph.Name, ["device"] = string.Join(",", devices.Select(d => d.Id)),

@@ -57,6 +57,16 @@ public sealed record TrainOptions
     /// strictly, so every missing or unexpected key and every shape mismatch is an error.
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// Micro-batches of <see cref="BatchSize"/> whose gradients are accumulated into one optimiser step (their mean,
+    /// so K micro-batches of B step as one batch of K·B would); 1: none. See <see cref="Distributed.DataParallel"/>.
+    /// </summary>
+    public int GradAccum { get; init; } = 1;
+    /// <summary>
+    /// The processes that train this model together (<see cref="Distributed.Communicator.FromEnvironment"/>); each
+    /// takes its own shard of every global batch, and <see cref="BatchSize"/> is per process. Null: this process alone.
+    /// </summary>
+    public Distributed.ICommunicator? Communicator { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

@@ -24,7 +24,8 @@ public sealed class Trainer : IDisposable
         Options = options;
         Graph = graph;
         // The executor's store initialises the parameters from options.Seed on creation.
-        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations });
+        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations,
+            AccumulateGradients = options.GradAccum > 1 });
         if (options.InitFrom is { } init)
         {
             try { Serialization.Safetensors.Load(init).LoadInto(Executor.Parameters, strict: true); }
@@ -33,6 +34,8 @@ public sealed class Trainer : IDisposable
         }
         Optimizer = OptimizerFactory.Create(options.Optimizer, Executor.Parameters, options.LearningRate, options.Momentum,
             options.WeightDecay, options.Nesterov, options.DecayBiases);
+        try { Parallel = Distributed.DataParallel.Create(Executor, Optimizer, options); }
+        catch { Optimizer.Dispose(); Executor.Dispose(); throw; }
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
             : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
         compute = Compute;
@@ -101,6 +104,8 @@ public sealed class Trainer : IDisposable
     public Executor Executor { get; }
     /// <summary>The optimiser.</summary>
     public Optimizer Optimizer { get; }
+    /// <summary>Data parallelism and gradient accumulation; null when the options ask for neither.</summary>
+    public Distributed.DataParallel? Parallel { get; }
     /// <summary>Epochs completed (restored from a checkpoint too).</summary>
     public int EpochsDone { get; set; }
     /// <summary>Per-step training losses, when <see cref="RecordLosses"/> is set.</summary>
@@ -116,7 +121,7 @@ public sealed class Trainer : IDisposable
     /// <see cref="TrainOptions.Epochs"/>, or the epoch in which <see cref="TrainOptions.MaxSteps"/> runs out.
     /// </summary>
     public int LastEpoch(int trainCount) =>
-        LastEpoch(EpochsDone, trainCount / Options.BatchSize); // the loader drops the last partial batch
+        LastEpoch(EpochsDone, trainCount / Options.BatchSize / Options.GradAccum / (Parallel?.Communicator.Size ?? 1)); // partial steps are dropped
 
     // The last epoch when the next one to run is `next` (zero-based) and an epoch has `perEpoch` steps.
     int LastEpoch(int next, int perEpoch)
@@ -130,10 +135,12 @@ public sealed class Trainer : IDisposable
     public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
     {
         var results = new List<EpochResult>();
+        Parallel?.CheckSame("training data", $"{train.Count} {train.SampleSize} {test?.Count}");
+        var shard = Parallel?.Shard ?? (0, 1);
         using var loader = Options.TrainTransform is null
-            ? new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std)
+            ? new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std) { Shard = shard }
             : new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, Options.TrainTransform,
-                workers: Options.LoaderWorkers);
+                workers: Options.LoaderWorkers) { Shard = shard };
         for (int e = EpochsDone; e < Options.Epochs; e++)
         {
             var r = TrainEpoch(loader, e, progress);
@@ -158,22 +165,23 @@ public sealed class Trainer : IDisposable
         Executor.ReadStatistics();
         var sw = Stopwatch.StartNew();
         double lossSum = 0, correct = 0, count = 0;
-        int step = 0, steps = loader.BatchesPerEpoch;
+        int step = 0, steps = loader.BatchesPerEpoch / Options.GradAccum;
         // The epoch in which --steps runs out is the last one: report that, not the configured count.
-        int epochs = LastEpoch(epoch, loader.BatchesPerEpoch);
+        int epochs = LastEpoch(epoch, steps);
         if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, Math.Max(0, Options.MaxSteps - totalSteps));
         foreach (var batch in loader.Epoch(epoch))
         {
             if (step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
-            RunStep();
+            if (Parallel is null) RunStep();
+            else if (!Parallel.MicroStep()) continue; // a micro-batch that only accumulates
             step++;
             totalSteps++;
             bool report = RecordLosses || step % ProgressInterval == 0 || step == steps;
             if (report)
             {
-                var (l, c, n) = Executor.ReadStatistics();
+                var (l, c, n) = Parallel?.Reduce(Executor.ReadStatistics()) ?? Executor.ReadStatistics();
                 if (RecordLosses && n > 0) Losses.Add(l / n);
                 lossSum += l; correct += c; count += n;
                 progress?.Report(new TrainProgress(epoch + 1, epochs, step, steps, lossSum / Math.Max(1, count),
@@ -192,6 +200,9 @@ public sealed class Trainer : IDisposable
     /// partial batch is padded and the padding ignored.
     /// </summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data) =>
+        Parallel is not null ? Parallel.Evaluate(data, EvaluateHere) : EvaluateHere(data);
+
+    (double Loss, double Accuracy) EvaluateHere(Dataset data) =>
         Options.EvalTransform is null
             ? Evaluate(Executor, data, Options.Mean, Options.Std)
             : Evaluate(Executor, data, Options.EvalTransform);
@@ -237,6 +248,7 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         stepGraph?.Dispose();
+        Parallel?.Dispose();
         Optimizer.Dispose();
         Executor.Dispose();
     }
