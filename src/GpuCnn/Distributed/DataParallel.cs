@@ -25,6 +25,7 @@ public sealed class DataParallel : IDisposable
     readonly Optimizer optimizer;
     readonly GradientSync sync;
     int micro;
+    bool ranForward;
 
     DataParallel(Executor executor, Optimizer optimizer, ICommunicator comm, int microBatches)
     {
@@ -117,6 +118,13 @@ public sealed class DataParallel : IDisposable
     /// </summary>
     public bool MicroStep()
     {
+        // Random layers (dropout) draw by (element, Executor.Step). Numbering micro-batches globally, rank r's k-th of
+        // step s as s·N·K + k·N + r, gives each rank its own draws, and N ranks the draws of one process that
+        // accumulates N·K micro-batches. Forward advances the counter before it runs once a training forward ran.
+        int n = Communicator.Size;
+        ulong number = (ulong)(optimizer.Steps * n * MicroBatches + (long)micro * n + Communicator.Rank);
+        executor.Step = ranForward ? number - 1 : number;
+        ranForward = true;
         executor.Forward();
         executor.ComputeLoss();
         bool last = ++micro == MicroBatches;
