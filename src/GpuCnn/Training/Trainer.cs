@@ -44,6 +44,7 @@ public sealed class Trainer : IDisposable
         {
             CudaGraphProblem =
                 devices.Count != 1 ? "CUDA graphs capture one device's stream; this model spans several devices"
+                : Parallel is not null ? "data parallelism and gradient accumulation split a step into several calls"
                 : Optimizer.VariesPerStep ? $"{Optimizer.Name} passes per-step values to its kernels"
                 : graph.Layers.FirstOrDefault(l => l.UsesStepRandomness) is { } r ? $"{r.TypeName} '{r.Name}' draws new random numbers every step"
                 : null;
