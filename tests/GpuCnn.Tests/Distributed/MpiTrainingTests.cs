@@ -79,6 +79,26 @@ public class MpiTrainingTests
         Assert.NotEqual(0, r.Code);
         Assert.True(r.Seconds < 30, r.ToString());
         Assert.Contains("error: rank 1 of 2:", r.Err);
+
+        // Rank 0 fails at the end, saving its checkpoint under a plain file, while rank 1 waits in the last barrier.
+        string blocker = Path.Combine(dir, "blocker");
+        File.WriteAllText(blocker, "a file, not a folder");
+        string[] short_ = ["dotnet", MpiJob.CliDll, "train", "lenet5", "--device", "cpu", "--steps", "2", "--batch-size", "8"];
+        var late = MpiJob.Run(mpirun, [.. MpiJob.OpenMpiArgs(2), .. short_, "--save", Path.Combine(blocker, "x.ck")], dir, 60);
+        Assert.False(late.TimedOut, late.ToString());
+        Assert.NotEqual(0, late.Code);
+        Assert.True(late.Seconds < 30, late.ToString());
+        Assert.Contains("error: rank 0 of 2:", late.Err);
+    }
+
+    [SkippableFact]
+    public void The_allreduce_benchmark_checks_and_times_the_sum()
+    {
+        var r = MpiJob.OpenMpi(2, MpiJob.TempDir(), "allreduce", "--sizes", "1K,100K", "--repeat", "2");
+        AssertOk(r);
+        Assert.Contains("Open MPI (libmpi.so.40), 2 ranks", r.Out);
+        Assert.Contains("       1,000 ", r.Out);
+        Assert.Contains("     100,000 ", r.Out);
     }
 
     [SkippableFact]
@@ -142,6 +162,8 @@ public class MpiTrainingTests
         var two = MpiJob.Run(mpiexec!, ["-n", "2", "dotnet", MpiJob.CliDll, .. LeNet, "--batch-size", "16", "--metrics", "two.json"], dir);
         AssertOk(two);
         Assert.Contains("data parallel: MPICH", two.Out);
+        var sum = MpiJob.Run(mpiexec!, ["-n", "2", "dotnet", MpiJob.CliDll, "allreduce", "--sizes", "1K,100K", "--repeat", "2"], dir);
+        AssertOk(sum); // it checks the sum of each size itself
         var accum = MpiJob.Single(dir, [.. LeNet, "--batch-size", "16", "--grad-accum", "2", "--metrics", "accum.json"]);
         AssertOk(accum);
         Assert.Equal(MpiJob.Losses(Path.Combine(dir, "accum.json")), MpiJob.Losses(Path.Combine(dir, "two.json")));
