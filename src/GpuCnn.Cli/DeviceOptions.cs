@@ -37,11 +37,11 @@ sealed class DeviceOptions
     }
 
     /// <summary>Opens the devices and applies the placement to the graph; validates every spec before opening any.</summary>
-    public List<ComputeDevice> Open(ParseResult p, Graph graph)
+    public List<ComputeDevice> Open(ParseResult p, Graph graph, string? defaultDevice = null)
     {
         string? one = p.GetValue(Device), many = p.GetValue(Devices), placement = p.GetValue(Placement);
         if (one is not null && many is not null) throw new UsageException("give either --device or --devices, not both");
-        var specs = many is null ? new[] { one ?? "auto" } : many.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var specs = many is null ? new[] { one ?? defaultDevice ?? "auto" } : many.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (specs.Length == 0) throw new UsageException("--devices needs at least one device");
         foreach (var spec in specs)
         {

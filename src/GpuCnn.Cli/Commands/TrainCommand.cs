@@ -16,7 +16,7 @@ namespace GpuCnn.Cli.Commands;
 /// </summary>
 static class TrainCommand
 {
-    public static Command Create(TextWriter o)
+    public static Command Create(TextWriter stdout)
     {
         var model = Opt.ModelArgument();
         var epochs = Opt.Int("epochs", "passes over the training set (default 10)", 1);
@@ -43,6 +43,7 @@ static class TrainCommand
         var data = new DataOptions();
         var dev = new DeviceOptions();
         var curves = new CurveOptions();
+        var dist = new DistributedOptions();
         var c = new Command("train", "Train a model and report per-epoch loss and held-out accuracy.")
         {
             model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit, clip,
@@ -55,18 +56,20 @@ static class TrainCommand
         ck.AddTo(c);
         c.Add(initFrom);
         curves.AddTo(c);
-        c.SetAction(p =>
+        dist.AddTo(c);
+        c.SetAction(p => DistributedOptions.Run(stdout, (comm, o) =>
         {
             var (name, onnx) = Opt.ModelOrOnnx(p, model, onnxOpt, "train");
             if (onnx is not null && p.GetValue(initFrom) is not null)
                 throw new UsageException("--onnx and --init-from both give the starting weights; pass one");
             var defaults = new TrainOptions();
             int s = p.GetValue(seed) ?? 1, b = p.GetValue(batch) ?? 64;
+            int global = b * (p.GetValue(dist.GradAccum) ?? 1) * comm.Size; // the default rate follows the images per step
             var opts = new TrainOptions
             {
                 Epochs = p.GetValue(epochs) ?? 10,
                 BatchSize = b,
-                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * b / 128 : ModelZoo.DefaultLearningRate(name, b)),
+                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * global / 128 : ModelZoo.DefaultLearningRate(name, global)),
                 Momentum = p.GetValue(momentum) ?? defaults.Momentum,
                 WeightDecay = p.GetValue(decay) ?? defaults.WeightDecay,
                 Seed = s,
@@ -82,6 +85,8 @@ static class TrainCommand
                 InitFrom = p.GetValue(initFrom),
                 OnNonFinite = ck.Policy(p),
                 ClipGradNorm = p.GetValue(clip) ?? 0,
+                GradAccum = p.GetValue(dist.GradAccum) ?? 1,
+                Communicator = comm,
             };
             if (p.GetValue(ck.Resume) is not null && p.GetValue(initFrom) is not null)
                 throw new UsageException("--resume and --init-from both give the starting weights; pass one");
@@ -93,7 +98,7 @@ static class TrainCommand
             if (images < opts.BatchSize) // the loader drops the last partial batch: no step would run
                 throw new UsageException($"--batch-size {opts.BatchSize} is more than the {images} training images{(limitN > 0 ? " of --train-limit" : "")}: " +
                                          $"no full batch to train on; use a batch size of at most {images}");
-            var devices = dev.Open(p, graph);
+            var devices = dev.Open(p, graph, DistributedOptions.DefaultDevice(comm));
             try
             {
                 Run(o, p, opts, sel, graph, devices, limitN, p.GetValue(metrics), ck, data.Name(p), curves, onnx);
@@ -103,7 +108,7 @@ static class TrainCommand
                 foreach (var d in devices) d.Dispose();
             }
             return 0;
-        });
+        }));
         return c;
     }
 
@@ -124,6 +129,8 @@ static class TrainCommand
         if (opts.CudaGraphs && trainer.CudaGraphProblem is { } noGraph) o.WriteLine($"cuda graph: not used ({noGraph})");
         long crossing = ex.Transfers.Sum(t => t.Bytes);
         if (devices.Count > 1) o.WriteLine($"placement: {ex.Transfers.Count} transfers, {crossing:N0} bytes cross devices per step");
+        if (DistributedOptions.Describe(trainer) is { } ranks) o.WriteLine(ranks);
+        bool lead = (trainer.Parallel?.Communicator.Rank ?? 0) == 0; // only rank 0 writes files
         var extra = new Dictionary<string, string>
         {
             ["seed"] = opts.Seed.ToString(CultureInfo.InvariantCulture),
@@ -134,9 +141,10 @@ static class TrainCommand
         foreach (var (k, v) in data.Extra ?? new Dictionary<string, string>()) extra[k] = v;
         if (data.ClassNames is { } names) CheckpointFacts.SetClassNames(extra, names);
         trainer.Checkpoints = ck.Create(p, extra);
+        if (trainer.Checkpoints is { } writer) writer.Writes = lead; // every rank takes part in the statistics a checkpoint reads
         if (p.GetValue(ck.Resume) is { } resume) Resume(o, trainer, resume, train.Count);
         int lastEpoch = trainer.LastEpoch(train.Count);
-        using var sinks = curves.Open(p, trainer);
+        using var sinks = lead ? curves.Open(p, trainer) : new CurveSinks(trainer, null, null, null);
         var fitted = LiveProgress.Fit(o, trainer, train, test, lastEpoch, sinks.OnEpoch);
         if (fitted.Sum(r => r.Steps) == 0)
             throw new InvalidOperationException($"nothing to train: the run already stands at step {trainer.TotalSteps} of epoch {trainer.EpochsDone} " +
@@ -149,10 +157,11 @@ static class TrainCommand
         if (trainer.RecordLosses)
             o.WriteLine($"losses per step: {string.Join(" ", trainer.Losses.Select(l => l.ToString("F4", CultureInfo.InvariantCulture)))}");
         o.WriteLine($"final test accuracy {last.TestAccuracy * 100:F2}% on {test.Count} images; {ProgressPrinter.FormatRate(imgs)} img/s; {seconds:F1} s in all");
+        if (DistributedOptions.Timing(trainer) is { } timing) o.WriteLine(timing);
         foreach (var line in sinks.Written) o.WriteLine(line);
         foreach (var line in trainer.Guard.Events) o.WriteLine($"non-finite: {line}");
-        if (trainer.Checkpoints is { } policy) o.WriteLine($"saved checkpoint to {policy.Path}");
-        if (metrics is not null)
+        if (trainer.Checkpoints is { } policy && lead) o.WriteLine($"saved checkpoint to {policy.Path}");
+        if (metrics is not null && lead)
             CommandLine.WriteJson(metrics, new Dictionary<string, object?>
             {
                 ["model"] = graph.Name, ["device"] = string.Join(",", devices.Select(d => d.Id)),
@@ -183,7 +192,7 @@ static class TrainCommand
             throw new DataFormatException(file, "holds no training state (not written by 'gpucnn train --save'); start from its weights with --init-from after 'gpucnn export'");
         if (header.Optimizer is null)
             throw new DataFormatException(file, "holds no optimiser state, so the run cannot continue exactly");
-        trainer.Restore(state, trainCount / trainer.Options.BatchSize);
+        trainer.Restore(state, trainer.StepsPerEpoch(trainCount));
         o.WriteLine($"resumed from {file}: epoch {state.Epoch + 1}, batch {state.StepInEpoch}, step {state.TotalSteps}");
     }
 }

@@ -92,7 +92,8 @@ public sealed partial class DataLoader : IDisposable
 
         Data = data;
         BatchSize = batchSize;
-        BatchesPerEpoch = dropLast ? data.Count / batchSize : (int)(((long)data.Count + batchSize - 1) / batchSize);
+        _batches = dropLast ? data.Count / batchSize : (int)(((long)data.Count + batchSize - 1) / batchSize);
+        _dropLast = dropLast;
         _shuffle = shuffle;
         _seed = seed;
         _mean = mean;
@@ -115,8 +116,11 @@ public sealed partial class DataLoader : IDisposable
     /// <summary>Samples per batch (the length of every <see cref="Batch.Labels"/>).</summary>
     public int BatchSize { get; }
 
-    /// <summary>Batches in one epoch: Count/BatchSize, rounded up unless the last partial batch is dropped.</summary>
-    public int BatchesPerEpoch { get; }
+    /// <summary>
+    /// Batches in one epoch: Count/BatchSize, rounded up unless the last partial batch is dropped; with a
+    /// <see cref="Shard"/>, this shard's share of the full batches.
+    /// </summary>
+    public int BatchesPerEpoch => _batches / _shard.Count;
 
     /// <summary>
     /// Batches of one epoch. The order depends only on (seed, <paramref name="epoch"/>), never on timing.
@@ -174,6 +178,7 @@ public sealed partial class DataLoader : IDisposable
         try
         {
             FillOrder(epoch);
+            TakeShard();
             _epoch = epoch;
             producer = new Thread(() => Produce(batches))
             {

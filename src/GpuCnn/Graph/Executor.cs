@@ -166,7 +166,11 @@ public sealed partial class Executor : IDisposable
         if (!Options.Training) throw new InvalidOperationException("this executor was planned for inference only");
         Parameters.BindViews();
         state.ParamGradBeta = Options.AccumulateGradients && Parameters.GradientsHeld ? 1f : 0f;
-        for (int i = Plan.LossIndex + 1; i < steps.Length; i++) steps[i].Run();
+        for (int i = Plan.LossIndex + 1; i < steps.Length; i++)
+        {
+            steps[i].Run();
+            if (GradientsReady is not null) NotifyGradientsReady(i);
+        }
         Parameters.GradientsHeld = Options.AccumulateGradients;
     }
 

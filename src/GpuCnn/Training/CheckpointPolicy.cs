@@ -33,6 +33,11 @@ public sealed class CheckpointPolicy
     public IDictionary<string, string> Extra { get; }
     /// <summary>The best held-out accuracy so far (NaN before any), restored with the training state.</summary>
     public double BestAccuracy { get; set; } = double.NaN;
+    /// <summary>
+    /// Whether this process writes the files (true); under data parallelism every rank runs the policy, since a
+    /// checkpoint reads statistics summed over the ranks, and only rank 0 writes.
+    /// </summary>
+    public bool Writes { get; set; } = true;
     /// <summary>Every file written, in order.</summary>
     public List<string> Written { get; } = new();
 
@@ -53,7 +58,7 @@ public sealed class CheckpointPolicy
         bool best = SaveBest && double.IsFinite(r.TestAccuracy) && !(r.TestAccuracy <= BestAccuracy);
         if (best) BestAccuracy = r.TestAccuracy;
         var path = Save(t);
-        if (best)
+        if (best && Writes)
         {
             File.Copy(path, BestPath + ".tmp", overwrite: true);
             File.Move(BestPath + ".tmp", BestPath, overwrite: true);
@@ -65,6 +70,7 @@ public sealed class CheckpointPolicy
     {
         t.FlushStatistics(); // reads the epoch's sums and checks the weights: a non-finite step stops or is skipped first
         var state = t.CaptureState();
+        if (!Writes) return Path;
         Checkpoint.Save(Path, t.Executor.Parameters, t.Optimizer, state.Epoch, Extra, state);
         Written.Add(Path);
         if (Keep > 1)

@@ -98,6 +98,10 @@ public sealed class NonFiniteGuard(NonFinitePolicy policy)
     void Replay(Trainer t)
     {
         var s = snap!;
+        // A data-parallel or accumulated step spans ranks and micro-batches, so one process cannot replay it alone.
+        if (t.Parallel is not null)
+            throw new NonFiniteException($"non-finite values in steps {s.TotalSteps + 1} to {t.TotalSteps} (epoch {epoch + 1}); run on one process " +
+                                         "without --grad-accum, from the last checkpoint, to find the step and layer", t.TotalSteps);
         int target = t.Tally.Step;
         Restore(t, s);
         t.Executor.ReadStatistics();

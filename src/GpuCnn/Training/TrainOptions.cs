@@ -61,6 +61,16 @@ public sealed record TrainOptions
     public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Clip the gradients to this global L2 norm before each update, as PyTorch's clip_grad_norm_ (0: no clipping).</summary>
     public float ClipGradNorm { get; init; }
+    /// <summary>
+    /// Micro-batches of <see cref="BatchSize"/> whose gradients are accumulated into one optimiser step (their mean,
+    /// so K micro-batches of B step as one batch of K·B would); 1: none. See <see cref="Distributed.DataParallel"/>.
+    /// </summary>
+    public int GradAccum { get; init; } = 1;
+    /// <summary>
+    /// The processes that train this model together (<see cref="Distributed.Communicator.FromEnvironment"/>); each
+    /// takes its own shard of every global batch, and <see cref="BatchSize"/> is per process. Null: this process alone.
+    /// </summary>
+    public Distributed.ICommunicator? Communicator { get; init; }
 }
 
 /// <summary>What one epoch produced.</summary>

@@ -24,8 +24,11 @@ public sealed partial class Trainer : IDisposable
     {
         Options = options;
         Graph = graph;
+        if (options.OnNonFinite == NonFinitePolicy.Skip && (options.GradAccum > 1 || options.Communicator is { Size: > 1 }))
+            throw new ArgumentException("--on-nonfinite skip replays single steps, which data parallelism and --grad-accum do not have; use stop");
         // The executor's store initialises the parameters from options.Seed on creation.
-        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations });
+        Executor = new Executor(graph, devices, options.BatchSize, new ExecutorOptions { Seed = options.Seed, FuseActivations = options.FuseActivations,
+            AccumulateGradients = options.GradAccum > 1 });
         if (options.InitFrom is { } init)
         {
             try { Serialization.Safetensors.Load(init).LoadInto(Executor.Parameters, strict: true); }
@@ -34,6 +37,8 @@ public sealed partial class Trainer : IDisposable
         }
         Optimizer = OptimizerFactory.Create(options.Optimizer, Executor.Parameters, options.LearningRate, options.Momentum,
             options.WeightDecay, options.Nesterov, options.DecayBiases);
+        try { Parallel = Distributed.DataParallel.Create(Executor, Optimizer, options); }
+        catch { Optimizer.Dispose(); Executor.Dispose(); throw; }
         schedule = options.Schedule is not null ? Schedules.Parse(options.Schedule, options.Epochs)
             : options.LrStepEpochs > 0 ? new StepLR(options.LrStepEpochs, options.LrGamma) : new ConstantLR();
         Guard = new NonFiniteGuard(options.OnNonFinite);
@@ -44,6 +49,7 @@ public sealed partial class Trainer : IDisposable
         {
             CudaGraphProblem =
                 devices.Count != 1 ? "CUDA graphs capture one device's stream; this model spans several devices"
+                : Parallel is not null ? "data parallelism and gradient accumulation split a step into several calls"
                 : Optimizer.VariesPerStep ? $"{Optimizer.Name} passes per-step values to its kernels"
                 : graph.Layers.FirstOrDefault(l => l.UsesStepRandomness) is { } r ? $"{r.TypeName} '{r.Name}' draws new random numbers every step"
                 : null;
@@ -105,6 +111,8 @@ public sealed partial class Trainer : IDisposable
     public Executor Executor { get; }
     /// <summary>The optimiser.</summary>
     public Optimizer Optimizer { get; }
+    /// <summary>Data parallelism and gradient accumulation; null when the options ask for neither.</summary>
+    public Distributed.DataParallel? Parallel { get; }
     /// <summary>Epochs completed (restored from a checkpoint too).</summary>
     public int EpochsDone { get; set; }
     /// <summary>Per-step training losses, when <see cref="RecordLosses"/> is set.</summary>
@@ -119,8 +127,13 @@ public sealed partial class Trainer : IDisposable
     /// The number of the last epoch that <see cref="Fit"/> would run over <paramref name="trainCount"/> images:
     /// <see cref="TrainOptions.Epochs"/>, or the epoch in which <see cref="TrainOptions.MaxSteps"/> runs out.
     /// </summary>
-    public int LastEpoch(int trainCount) =>
-        LastEpoch(EpochsDone, trainCount / Options.BatchSize); // the loader drops the last partial batch
+    public int LastEpoch(int trainCount) => LastEpoch(EpochsDone, StepsPerEpoch(trainCount));
+
+    /// <summary>
+    /// Optimiser steps in an epoch over <paramref name="trainCount"/> images: full batches, this process's shard of
+    /// them, over the micro-batches per step (partial ones are dropped).
+    /// </summary>
+    public int StepsPerEpoch(int trainCount) => trainCount / Options.BatchSize / (Parallel?.Communicator.Size ?? 1) / Options.GradAccum;
 
     // The last epoch when the next one to run is `next` (zero-based) and an epoch has `perEpoch` steps.
     int LastEpoch(int next, int perEpoch)
@@ -138,6 +151,7 @@ public sealed partial class Trainer : IDisposable
     public List<EpochResult> Fit(Dataset train, Dataset? test, IProgress<TrainProgress>? progress = null, Action<EpochResult>? onEpoch = null)
     {
         var results = new List<EpochResult>();
+        Parallel?.CheckSame("training data", $"{train.Count} {train.SampleSize} {test?.Count}");
         using var loader = NewLoader(train);
         for (int e = EpochsDone; e < Options.Epochs; e++)
         {
@@ -156,11 +170,18 @@ public sealed partial class Trainer : IDisposable
         return results;
     }
 
-    /// <summary>A loader of <paramref name="data"/> with this trainer's batch size, shuffle seed and transform.</summary>
+    /// <summary>
+    /// A loader of <paramref name="data"/> with this trainer's batch size, shuffle seed and transform, and this
+    /// process's shard of every global batch under data parallelism.
+    /// </summary>
     public DataLoader NewLoader(Dataset data) => Options.TrainTransform is null
         ? new DataLoader(data, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, mean: Options.Mean, std: Options.Std)
+            { Shard = Parallel?.Shard ?? (0, 1) }
         : new DataLoader(data, Options.BatchSize, shuffle: true, seed: Options.Seed, dropLast: true, Options.TrainTransform,
-            workers: Options.LoaderWorkers);
+            workers: Options.LoaderWorkers) { Shard = Parallel?.Shard ?? (0, 1) };
+
+    /// <summary>Optimiser steps in an epoch of <paramref name="loader"/>: its batches (this process's shard) over the micro-batches per step.</summary>
+    public int StepsPerEpoch(DataLoader loader) => loader.BatchesPerEpoch / Options.GradAccum;
 
     /// <summary>
     /// One epoch over <paramref name="loader"/> (zero-based <paramref name="epoch"/> selects shuffle and rate). When a
@@ -173,21 +194,24 @@ public sealed partial class Trainer : IDisposable
         Optimizer.LearningRate = schedule.Rate(Options.LearningRate, epoch);
         Executor.ReadStatistics();
         if (tally.Epoch != epoch || tally.Complete) tally = new EpochTally { Epoch = epoch };
-        tally.BatchesPerEpoch = loader.BatchesPerEpoch;
+        int perEpoch = StepsPerEpoch(loader);
+        tally.BatchesPerEpoch = perEpoch;
         var sw = Stopwatch.StartNew();
-        int done = tally.Step, steps = loader.BatchesPerEpoch;
+        int done = tally.Step, steps = perEpoch;
         // The epoch in which --steps runs out is the last one: report that, not the configured count.
-        int epochs = LastEpoch(epoch, loader.BatchesPerEpoch);
+        int epochs = LastEpoch(epoch, perEpoch);
         if (Options.MaxSteps > 0) steps = (int)Math.Min(steps, done + Math.Max(0, Options.MaxSteps - totalSteps));
         Guard.BeginEpoch(this, loader, epoch);
         int index = 0;
         foreach (var batch in loader.Epoch(epoch))
         {
-            if (index++ < done) continue; // trained before the checkpoint this run resumed from
+            // Batches trained before the checkpoint this run resumed from (each step takes GradAccum of them).
+            if (index++ < done * Options.GradAccum) continue;
             if (tally.Step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
-            RunStep();
+            if (Parallel is null) RunStep();
+            else if (!Parallel.MicroStep(Clipper is null ? null : Clipper.Clip)) continue; // a micro-batch that only accumulates
             tally.Step++;
             totalSteps++;
             if (RecordLosses || tally.Step % ProgressInterval == 0 || tally.Step == steps)
@@ -196,7 +220,7 @@ public sealed partial class Trainer : IDisposable
                 progress?.Report(new TrainProgress(epoch + 1, epochs, tally.Step, steps, tally.LossSum / Math.Max(1, tally.Count),
                     tally.Correct / Math.Max(1, tally.Count), tally.Count / (tally.Seconds + sw.Elapsed.TotalSeconds)));
             }
-            if (tally.Step < loader.BatchesPerEpoch) Checkpoints?.AfterStep(this);
+            if (tally.Step < perEpoch) Checkpoints?.AfterStep(this);
         }
         Executor.Synchronize();
         tally.Seconds += sw.Elapsed.TotalSeconds;
@@ -208,7 +232,7 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Reads the device statistics since the last read into the epoch's sums, through the non-finite guard.</summary>
     void ReadInterval()
     {
-        var (l, c, n) = Executor.ReadStatistics();
+        var (l, c, n) = Parallel?.Reduce(Executor.ReadStatistics()) ?? Executor.ReadStatistics();
         if (RecordLosses && n > 0) Losses.Add(l / n);
         tally.LossSum += l; tally.Correct += c; tally.Count += n;
         Guard.AfterRead(this, l);
@@ -219,6 +243,9 @@ public sealed partial class Trainer : IDisposable
     /// partial batch is padded and the padding ignored.
     /// </summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data) =>
+        Parallel is not null ? Parallel.Evaluate(data, EvaluateHere) : EvaluateHere(data);
+
+    (double Loss, double Accuracy) EvaluateHere(Dataset data) =>
         Options.EvalTransform is null
             ? Evaluate(Executor, data, Options.Mean, Options.Std)
             : Evaluate(Executor, data, Options.EvalTransform);
@@ -265,6 +292,7 @@ public sealed partial class Trainer : IDisposable
     {
         stepGraph?.Dispose();
         Clipper?.Dispose();
+        Parallel?.Dispose();
         Optimizer.Dispose();
         Executor.Dispose();
     }
