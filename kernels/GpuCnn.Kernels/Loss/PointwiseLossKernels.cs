@@ -61,6 +61,8 @@ public struct PointwiseLossArgs<TOp> where TOp : struct, IPointwiseLoss
     public float RowScale;
     /// <summary>Scale of the gradient (1 / (B·PerRow) for a mean).</summary>
     public float GradScale;
+    /// <summary>Upstream gradient per row (ones unless the reduction is none): row b's gradient is scaled by RowGrad[b].</summary>
+    public ArrayView<float> RowGrad;
 }
 
 /// <summary>
@@ -76,11 +78,12 @@ public static class PointwiseLossKernels
         for (int b = Chunk.Start(t, chunk); b < end; b++)
         {
             float sum = 0f;
+            float scale = a.GradScale * a.RowGrad[b];
             for (int j = b * a.PerRow, stop = j + a.PerRow; j < stop; j++)
             {
                 float x = a.X[j], y = a.Y[j];
                 sum += a.Op.Loss(x, y);
-                a.Dx[j] = a.GradScale * a.Op.Grad(x, y);
+                a.Dx[j] = scale * a.Op.Grad(x, y);
             }
             a.RowLoss[b] = sum * a.RowScale;
         }
