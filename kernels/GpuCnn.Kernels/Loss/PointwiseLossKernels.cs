@@ -42,6 +42,15 @@ public struct BceWithLogitsOp : IPointwiseLoss
     public readonly float Grad(float x, float y) => 1f / (1f + XMath.Exp(-x)) - y;
 }
 
+/// <summary>The value itself: l = x, ∂l/∂x = 1 (a loss whose elements a graph computed; y is not read).</summary>
+public struct ValueOp : IPointwiseLoss
+{
+    /// <inheritdoc/>
+    public readonly float Loss(float x, float y) => x;
+    /// <inheritdoc/>
+    public readonly float Grad(float x, float y) => 1f;
+}
+
 /// <summary>Arguments of <see cref="PointwiseLossKernels.Rows{TOp}"/> (one row of the batch per element of n).</summary>
 public struct PointwiseLossArgs<TOp> where TOp : struct, IPointwiseLoss
 {

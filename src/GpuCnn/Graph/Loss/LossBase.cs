@@ -16,7 +16,8 @@ public abstract class LossBase : ILoss
     ComputeDevice? device;
     Node? output;
     int batch;
-    MemoryBuffer1D<float, Stride1D.Dense>? rows, rowGrad;
+    MemoryBuffer1D<float, Stride1D.Dense>? rows, rowGrad, zeros;
+    MemoryBuffer1D<int, Stride1D.Dense>? allRows;
     MemoryBuffer1D<double, Stride1D.Dense>? stats;
     HostLink<float>? rowGradUpload;
     Kernel<LossStatsArgs>? accumulate;
@@ -54,6 +55,10 @@ public abstract class LossBase : ILoss
         rowGrad.View.CopyFromCPU(device.Stream, Enumerable.Repeat(1f, batch).ToArray());
         stats = device.Allocate<double>(3);
         stats.View.MemSetToZero(device.Stream);
+        zeros = device.Allocate<float>(batch);
+        zeros.View.MemSetToZero(device.Stream);
+        allRows = device.Allocate<int>(batch);
+        allRows.View.MemSetToZero(device.Stream); // label 0 everywhere: every row counts
         rowGradUpload = new HostLink<float>(device);
         accumulate = device.LoadKernel<LossStatsArgs>(LossKernels.AccumulateStats);
     }
@@ -87,6 +92,9 @@ public abstract class LossBase : ILoss
     protected void Accumulate(ArrayView<float> correct, ArrayView<int> labels) =>
         accumulate!.Launch(1, new LossStatsArgs { Rows = batch, Loss = rows!.View, Correct = correct, Labels = labels, Stats = stats!.View });
 
+    /// <summary>Adds the batch's rows to the statistics, every row counted, none correct (losses without labels).</summary>
+    protected void AccumulateAllRows() => Accumulate(zeros!.View, allRows!.View);
+
     /// <inheritdoc/>
     public float[] GetRowLosses()
     {
@@ -115,9 +123,12 @@ public abstract class LossBase : ILoss
         rowGradUpload?.Dispose();
         rows?.Dispose();
         rowGrad?.Dispose();
+        zeros?.Dispose();
+        allRows?.Dispose();
         stats?.Dispose();
         rowGradUpload = null;
-        rows = rowGrad = null;
+        rows = rowGrad = zeros = null;
+        allRows = null;
         stats = null;
         GC.SuppressFinalize(this);
     }

@@ -33,8 +33,7 @@ public interface IFloatTargetLoss : ILoss
 public abstract class PointwiseLoss<TOp> : LossBase, IFloatTargetLoss where TOp : struct, IPointwiseLoss
 {
     int perRow;
-    MemoryBuffer1D<float, Stride1D.Dense>? targets, zeros;
-    MemoryBuffer1D<int, Stride1D.Dense>? rowLabels;
+    MemoryBuffer1D<float, Stride1D.Dense>? targets;
     HostLink<float>? upload;
     Kernel<PointwiseLossArgs<TOp>>? kernel;
 
@@ -49,10 +48,6 @@ public abstract class PointwiseLoss<TOp> : LossBase, IFloatTargetLoss where TOp 
     {
         perRow = (int)output.Shape.Size;
         targets = device.Allocate<float>((long)batch * perRow);
-        zeros = device.Allocate<float>(batch);
-        zeros.View.MemSetToZero(device.Stream);
-        rowLabels = device.Allocate<int>(batch);
-        rowLabels.View.MemSetToZero(device.Stream); // every row counts
         upload = new HostLink<float>(device);
         kernel = device.LoadKernel<PointwiseLossArgs<TOp>>(PointwiseLossKernels.Rows);
     }
@@ -83,17 +78,16 @@ public abstract class PointwiseLoss<TOp> : LossBase, IFloatTargetLoss where TOp 
             PerRow = perRow, X = prediction, Y = targets!.View, RowLoss = RowLossView, Dx = gradient,
             RowScale = mean ? 1f / perRow : 1f, GradScale = mean ? Scale / ((float)Batch * perRow) : Scale, RowGrad = RowGradView,
         });
-        Accumulate(zeros!.View, rowLabels!.View);
+        AccumulateAllRows();
     }
 
     /// <inheritdoc/>
     protected override void DisposeCore()
     {
         upload?.Dispose();
-        foreach (var b in new IDisposable?[] { targets, zeros, rowLabels }) b?.Dispose();
+        targets?.Dispose();
         upload = null;
-        targets = zeros = null;
-        rowLabels = null;
+        targets = null;
     }
 }
 
