@@ -1,3 +1,4 @@
+using GpuCnn.Kernels.Elementwise;
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -27,29 +28,9 @@ public struct NllLossArgs
 }
 
 /// <summary>
-/// Arguments of <see cref="NllLossKernels.LogSoftmaxForward"/> and <see cref="NllLossKernels.LogSoftmaxBackward"/>:
-/// over the channels of each (sample, pixel), as <c>torch.nn.LogSoftmax(dim=1)</c>.
-/// </summary>
-public struct LogSoftmaxArgs
-{
-    /// <summary>Channels (the softmax axis) and spatial size per sample.</summary>
-    public int Channels, Plane;
-    /// <summary>Input (forward).</summary>
-    public ArrayView<float> X;
-    /// <summary>Output y = log softmax(x) (written by the forward, read by the backward).</summary>
-    public ArrayView<float> Y;
-    /// <summary>Output gradient (backward).</summary>
-    public ArrayView<float> Dy;
-    /// <summary>Input gradient (backward).</summary>
-    public ArrayView<float> Dx;
-    /// <summary>0 overwrites dx, 1 accumulates.</summary>
-    public float Beta;
-}
-
-/// <summary>
 /// The negative log-likelihood loss on log-probabilities, as <c>torch.nn.NLLLoss</c>, and the LogSoftmax before it.
 /// <para>NLL: loss_b = −w_y·x[b, y]; ∂loss_b/∂x[b, c] = −w_y·[c = y], times Scale·RowGrad[b].</para>
-/// <para>LogSoftmax: y_c = x_c − max − log Σ_k e^{x_k − max}; dx_c = dy_c − e^{y_c}·Σ_k dy_k.</para>
+/// <para>LogSoftmax over the channels of each (sample, pixel), as <c>torch.nn.LogSoftmax(dim=1)</c>, with Softmax's arguments: y_c = x_c − max − log Σ_k e^{x_k − max}; dx_c = dy_c − e^{y_c}·Σ_k dy_k.</para>
 /// </summary>
 public static class NllLossKernels
 {
@@ -80,7 +61,7 @@ public static class NllLossKernels
     }
 
     /// <summary>LogSoftmax over the channels; one (sample, pixel) per iteration.</summary>
-    public static void LogSoftmaxForward(Index1D t, int n, int chunk, LogSoftmaxArgs a)
+    public static void LogSoftmaxForward(Index1D t, int n, int chunk, SoftmaxForwardArgs a)
     {
         int channels = a.Channels, plane = a.Plane;
         int end = Chunk.End(t, chunk, n);
@@ -97,7 +78,7 @@ public static class NllLossKernels
     }
 
     /// <summary>LogSoftmax backward from the output y; one (sample, pixel) per iteration.</summary>
-    public static void LogSoftmaxBackward(Index1D t, int n, int chunk, LogSoftmaxArgs a)
+    public static void LogSoftmaxBackward(Index1D t, int n, int chunk, SoftmaxBackwardArgs a)
     {
         int channels = a.Channels, plane = a.Plane;
         int end = Chunk.End(t, chunk, n);
