@@ -40,6 +40,25 @@ public class ReadmeExampleTests
             Apply(fc, Apply(new Flatten(Qualify("flatten")), Apply(new GlobalAvgPool2d(Qualify("pool")), blocks.Forward(Relu(Apply(stem, x), "relu")))));
     }
 
+    /// <summary>README's block is samples/SaveLoadPredict's program (after its two comment lines), which SamplesTests runs.</summary>
+    [Fact]
+    public void The_readme_example_is_the_save_load_predict_sample_verbatim()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "GpuCnn.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("no GpuCnn.sln above the tests");
+        string readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        int section = readme.IndexOf("### Modules, tensors", StringComparison.Ordinal);
+        Assert.True(section >= 0, "README has no '### Modules, tensors' section");
+        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        string block = readme[start..readme.IndexOf("```\n", start, StringComparison.Ordinal)];
+        var sample = File.ReadAllLines(Path.Combine(root, "samples", "SaveLoadPredict", "Program.cs"));
+        Assert.All(sample.Take(2), l => Assert.StartsWith("//", l));
+        Assert.Equal(block.TrimEnd(), string.Join("\n", sample.Skip(2)).TrimEnd());
+        Assert.Contains("class Residual : Module", block);
+        Assert.Contains("Safetensors.Save", block);
+        Assert.Contains(".Predict(", block);
+    }
+
     [Fact]
     public void The_residual_network_trains_saves_loads_and_predicts()
     {

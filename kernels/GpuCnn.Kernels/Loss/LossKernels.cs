@@ -128,13 +128,15 @@ public struct CrossEntropyArgs
     public ArrayView<float> DLogits;
     /// <summary>Scale of the gradient: 1 / Σ_b w[label_b] for a mean, 1 for a sum.</summary>
     public float Scale;
+    /// <summary>Upstream gradient per row (ones unless the reduction is none): dz_b is scaled by RowGrad[b].</summary>
+    public ArrayView<float> RowGrad;
 }
 
 /// <summary>
 /// Cross-entropy as <c>torch.nn.CrossEntropyLoss</c> with class weights and label smoothing, fused forward and
 /// backward per row, with p = softmax(z), y the label and ε the smoothing:
 /// loss_b = (1 − ε)·w_y·(−log p_y) + (ε/C)·Σ_c w_c·(−log p_c);
-/// ∂loss_b/∂z_c = (1 − ε)·w_y·(p_c − [c = y]) + (ε/C)·(p_c·Σ_k w_k − w_c).
+/// ∂loss_b/∂z_c = (1 − ε)·w_y·(p_c − [c = y]) + (ε/C)·(p_c·Σ_k w_k − w_c), times Scale·RowGrad[b].
 /// </summary>
 public static class CrossEntropyKernels
 {
@@ -171,11 +173,12 @@ public static class CrossEntropyKernels
             a.Loss[b] = (1f - a.Smoothing) * wy * (logSum - (a.Logits[row + label] - max)) + smooth * smoothed;
             a.Correct[b] = arg == label ? 1f : 0f;
             float inv = 1f / sum;
+            float scale = a.Scale * a.RowGrad[b];
             for (int c = 0; c < classes; c++)
             {
                 float pc = XMath.Exp(a.Logits[row + c] - max) * inv;
                 float g = (1f - a.Smoothing) * wy * (c == label ? pc - 1f : pc) + smooth * (pc * a.WeightSum - a.Weights[c]);
-                a.DLogits[row + c] = a.Scale * g;
+                a.DLogits[row + c] = scale * g;
             }
         }
     }

@@ -42,6 +42,15 @@ public struct BceWithLogitsOp : IPointwiseLoss
     public readonly float Grad(float x, float y) => 1f / (1f + XMath.Exp(-x)) - y;
 }
 
+/// <summary>The value itself: l = x, ∂l/∂x = 1 (a loss whose elements a graph computed; y is not read).</summary>
+public struct ValueOp : IPointwiseLoss
+{
+    /// <inheritdoc/>
+    public readonly float Loss(float x, float y) => x;
+    /// <inheritdoc/>
+    public readonly float Grad(float x, float y) => 1f;
+}
+
 /// <summary>Arguments of <see cref="PointwiseLossKernels.Rows{TOp}"/> (one row of the batch per element of n).</summary>
 public struct PointwiseLossArgs<TOp> where TOp : struct, IPointwiseLoss
 {
@@ -61,6 +70,8 @@ public struct PointwiseLossArgs<TOp> where TOp : struct, IPointwiseLoss
     public float RowScale;
     /// <summary>Scale of the gradient (1 / (B·PerRow) for a mean).</summary>
     public float GradScale;
+    /// <summary>Upstream gradient per row (ones unless the reduction is none): row b's gradient is scaled by RowGrad[b].</summary>
+    public ArrayView<float> RowGrad;
 }
 
 /// <summary>
@@ -76,11 +87,12 @@ public static class PointwiseLossKernels
         for (int b = Chunk.Start(t, chunk); b < end; b++)
         {
             float sum = 0f;
+            float scale = a.GradScale * a.RowGrad[b];
             for (int j = b * a.PerRow, stop = j + a.PerRow; j < stop; j++)
             {
                 float x = a.X[j], y = a.Y[j];
                 sum += a.Op.Loss(x, y);
-                a.Dx[j] = a.GradScale * a.Op.Grad(x, y);
+                a.Dx[j] = scale * a.Op.Grad(x, y);
             }
             a.RowLoss[b] = sum * a.RowScale;
         }

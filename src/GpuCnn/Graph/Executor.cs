@@ -127,8 +127,19 @@ public sealed partial class Executor : IDisposable
     /// <summary>Labels in the last batch that are not padding (a scalar of the loss kernel).</summary>
     public int ValidLabels => loss.ValidTargets;
 
-    /// <summary>The host-side bookkeeping of a forward pass whose kernels were replayed from a captured graph.</summary>
+    /// <summary>
+    /// The host-side bookkeeping of a forward pass whose kernels were replayed from a captured graph: the step counter,
+    /// and each BatchNorm's <c>num_batches_tracked</c>, which its forward counts on the host.
+    /// </summary>
     internal void NoteReplayedForward()
+    {
+        NoteStep();
+        if (!state.Training) return;
+        foreach (var n in Plan.Order)
+            if (n.Layer is Layers.BatchNorm2d bn) bn.NumBatchesTracked++;
+    }
+
+    void NoteStep()
     {
         if (state.Training && ranTrainingForward) state.Step++;
         ranTrainingForward |= state.Training;
@@ -138,7 +149,7 @@ public sealed partial class Executor : IDisposable
     public void Forward()
     {
         Parameters.BindViews();
-        NoteReplayedForward();
+        NoteStep();
         for (int i = 0; i < Plan.LossIndex; i++) steps[i].Run();
     }
 

@@ -9,7 +9,9 @@ namespace GpuCnn.Graphs;
 /// subclass registers its children in its constructor (<see cref="AddModule"/>, <see cref="AddLayer"/>) and says in
 /// <see cref="Forward"/> how they connect; <see cref="Build"/> runs that once to make the static <see cref="Graph"/>
 /// (planned and memory-planned as any graph), naming every layer by its path, so initialisation and state-dict keys
-/// follow the module tree.
+/// follow the module tree. A layer given a name of its own keeps it as <see cref="Layer.Name"/> (its initialisation
+/// key: the zoo models keep the weights each seed gave before they were modules) and takes its path as
+/// <see cref="Layer.StateName"/> (its state-dict key). Any layer is a leaf module: <see cref="ModuleExtensions.AsModule"/>.
 /// </summary>
 public abstract class Module
 {
@@ -69,6 +71,7 @@ public abstract class Module
     /// <summary>Every layer of the tree with its dotted path, depth first in registration order.</summary>
     public IEnumerable<(string Path, Layer Layer)> NamedLayers(string prefix = "")
     {
+        if (this is LayerModule self) yield return (prefix, self.Layer);
         foreach (var (name, child) in children)
         {
             string path = prefix.Length == 0 ? name : $"{prefix}.{name}";
@@ -79,14 +82,16 @@ public abstract class Module
 
     /// <summary>Trainable parameters with dotted names (<c>layer1.0.conv1.weight</c>); buffers are left out, as in PyTorch.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters() =>
-        NamedLayers().SelectMany(l => l.Layer.Parameters.Where(p => p.Trainable).Select(p => ($"{l.Path}.{p.Name}", p)));
+        NamedLayers().SelectMany(l => l.Layer.Parameters.Where(p => p.Trainable).Select(p => (Join(l.Path, p.Name), p)));
+
+    static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
 
     /// <summary>Trainable parameters.</summary>
     public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
 
     /// <summary>Buffers (running statistics) with dotted names.</summary>
     public IEnumerable<(string Name, Parameter Buffer)> NamedBuffers() =>
-        NamedLayers().SelectMany(l => l.Layer.Parameters.Where(p => !p.Trainable).Select(p => ($"{l.Path}.{p.Name}", p)));
+        NamedLayers().SelectMany(l => l.Layer.Parameters.Where(p => !p.Trainable).Select(p => (Join(l.Path, p.Name), p)));
 
     /// <summary>Training mode for the tree and every executor made by <see cref="ToExecutor"/>.</summary>
     public Module Train() => SetMode(true);
@@ -128,7 +133,11 @@ public abstract class Module
         foreach (var (name, child) in children)
         {
             string p = path.Length == 0 ? name : $"{path}.{name}";
-            if (child is LayerModule leaf) leaf.Layer.Name = p;
+            if (child is LayerModule leaf)
+            {
+                if (leaf.Layer.Name.Length == 0) leaf.Layer.Name = p;
+                else leaf.Layer.StateName = p;
+            }
             child.Attach(g, p);
         }
     }
@@ -149,7 +158,8 @@ public abstract class Module
     /// <summary>A layer as a leaf of the module tree.</summary>
     public sealed class LayerModule : Module
     {
-        internal LayerModule(Layer layer) => Layer = layer;
+        /// <summary>The layer <paramref name="layer"/> as a module without children.</summary>
+        public LayerModule(Layer layer) => Layer = layer;
 
         /// <summary>The layer.</summary>
         public Layer Layer { get; }
@@ -179,4 +189,14 @@ public sealed class SequentialModule : Module
         foreach (var c in Children()) x = c.Forward(x);
         return x;
     }
+}
+
+/// <summary>Layers as modules.</summary>
+public static class ModuleExtensions
+{
+    /// <summary>
+    /// The layer as a leaf module, to build, run and train on its own (<c>new Conv2d(3, 8, 3).AsModule().ToExecutor(...)</c>)
+    /// or to register as a child; its parameters are named <c>weight</c>, <c>bias</c>, ... as in PyTorch.
+    /// </summary>
+    public static Module.LayerModule AsModule(this Layer layer) => new(layer);
 }

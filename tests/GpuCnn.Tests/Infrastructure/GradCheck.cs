@@ -11,6 +11,7 @@ namespace GpuCnn.Tests.Infrastructure;
 /// upstream gradient r through the device kernels; and compares every input and parameter gradient (or a seeded
 /// sample of them) with central finite differences of L = Σ r·f(x, θ), where f is the double-precision reference.
 /// Each check is one call: <c>GradCheck.Layer(device, new Conv2d(3, 4, 3), batch: 2, new Shape(3, 7, 7))</c>.
+/// <see cref="Loss"/> checks a loss's backward the same way, through the layers before it.
 /// </summary>
 public static class GradCheck
 {
@@ -36,6 +37,51 @@ public static class GradCheck
         var rng = new Random(seed);
         var mode = new Reference.Mode(training, Seed: 17, Step: 0);
         using var ex = new Executor(g, device, batch, new ExecutorOptions { InputGradients = true, Seed = mode.Seed }) { TrainingMode = training };
+        var run = Prepare(ex, g, batch, rng, mode);
+        var r = RandomFloats(rng, run.Output.Length, 1.0);
+        var rd = ToDouble(r);
+        ex.SetOutputGradient(r);
+        ex.Backward();
+        CheckGradients(ex, g, run, rng, o => { double s = 0; for (int i = 0; i < o.Length; i++) s += o[i] * rd[i]; return s; }, atol, rtol, maxChecks);
+    }
+
+    /// <summary>
+    /// The same check for a loss on the graph's output: the loss's row losses against <paramref name="refRows"/> (the
+    /// double reference of each row's loss from the output), then every input and parameter gradient against finite
+    /// differences of the reduced reference: <paramref name="reduce"/> of the rows for a mean or a sum, and for
+    /// <see cref="Reduction.None"/> Σ_b g_b·row_b with a seeded random upstream gradient g per row
+    /// (<see cref="LossBase.SetRowGradients"/>). <paramref name="setTargets"/> uploads the batch's targets.
+    /// </summary>
+    public static void Loss(ComputeDevice device, Graph g, int batch, LossBase loss, Action<Executor> setTargets,
+        Func<double[], double[]> refRows, Func<double[], double>? reduce, int seed = 1234, double atol = 2e-3, double rtol = 2e-2,
+        int maxChecks = 48)
+    {
+        if ((loss.Reduction == Reduction.None) != (reduce is null))
+            throw new ArgumentException("reduce is null exactly for Reduction.None, whose upstream gradient is per row");
+        var rng = new Random(seed);
+        var mode = new Reference.Mode(true, Seed: 17, Step: 0);
+        using var ex = new Executor(g, device, batch, new ExecutorOptions { InputGradients = true, Seed = mode.Seed, Loss = () => loss });
+        var run = Prepare(ex, g, batch, rng, mode);
+        setTargets(ex);
+        Func<double[], double> total = reduce ?? UpstreamPerRow(loss, batch, rng);
+        ex.ComputeLoss();
+        Close.Assert(refRows(run.RefOutput), ex.GetRowLosses(), 1e-5, 1e-4, $"{g.Name}: {loss.GetType().Name} row losses vs double reference");
+        ex.Backward();
+        CheckGradients(ex, g, run, rng, o => total(refRows(o)), atol, rtol, maxChecks);
+    }
+
+    static Func<double[], double> UpstreamPerRow(LossBase loss, int batch, Random rng)
+    {
+        var up = RandomFloats(rng, batch, 1.0);
+        loss.SetRowGradients(up);
+        return rows => { double s = 0; for (int b = 0; b < rows.Length; b++) s += up[b] * rows[b]; return s; };
+    }
+
+    sealed record Run(IReadOnlyList<Node> Order, List<Node> Inputs, int Batch, double[][] X, double[][] P, float[] Output, double[] RefOutput, Reference.Mode Mode);
+
+    /// <summary>Seeded random inputs and parameters, the forward, and the forward against the double reference.</summary>
+    static Run Prepare(Executor ex, Graph g, int batch, Random rng, Reference.Mode mode)
+    {
         var order = g.TopologicalOrder();
         var inputs = order.Where(n => n.IsInput).ToList();
         var xs = inputs.Select(n => RandomFloats(rng, (int)n.Shape.Size * batch, 1.0)).ToArray();
@@ -51,19 +97,14 @@ public static class GradCheck
         var pd = ps.Select(ToDouble).ToArray();
         var yRef = RefForward(g, order, batch, xd, pars, pd, mode);
         Close.Assert(yRef, y, 1e-4, 1e-4, $"{g.Name} forward vs double reference");
+        return new Run(order, inputs, batch, xd, pd, y, yRef, mode);
+    }
 
-        var r = RandomFloats(rng, y.Length, 1.0);
-        var rd = ToDouble(r);
-        ex.SetOutputGradient(r);
-        ex.Backward();
-
-        double Loss(double[][] xv, double[][] pv)
-        {
-            var o = RefForward(g, order, batch, xv, pars, pv, mode);
-            double s = 0;
-            for (int i = 0; i < o.Length; i++) s += o[i] * rd[i];
-            return s;
-        }
+    /// <summary>Every input and trainable parameter gradient (a seeded sample of each) against central differences of objective(reference output).</summary>
+    static void CheckGradients(Executor ex, Graph g, Run run, Random rng, Func<double[], double> objective, double atol, double rtol, int maxChecks)
+    {
+        var pars = g.Parameters;
+        double Loss(double[][] xv, double[][] pv) => objective(RefForward(g, run.Order, run.Batch, xv, pars, pv, run.Mode));
 
         void CheckArray(double[][] xv, double[][] pv, double[] target, float[] analytic, string what)
         {
@@ -85,8 +126,10 @@ public static class GradCheck
             Close.Assert(num, ana, atol, rtol, what);
         }
 
-        for (int i = 0; i < inputs.Count; i++)
-            CheckArray(xd, pd, xd[i], ex.GetInputGradient(i), $"{g.Name}: d loss / d {inputs[i].Name}");
+        var xd = run.X;
+        var pd = run.P;
+        for (int i = 0; i < run.Inputs.Count; i++)
+            CheckArray(xd, pd, xd[i], ex.GetInputGradient(i), $"{g.Name}: d loss / d {run.Inputs[i].Name}");
         for (int i = 0; i < pars.Count; i++)
             if (pars[i].Trainable)
                 CheckArray(xd, pd, pd[i], ex.Parameters.GetGrad(pars[i]), $"{g.Name}: d loss / d {pars[i].FullName}");

@@ -8,139 +8,64 @@ namespace GpuCnn.Graphs;
 
 /// <summary>
 /// Cross-entropy of logits [batch, classes] against integer labels, as <c>torch.nn.CrossEntropyLoss</c>: a
-/// <see cref="Reduction"/>, an ignored label (<see cref="IgnoreIndex"/>, and any label below 0, the executor's
+/// <see cref="Reduction"/>, an ignored label (<see cref="LabelLoss.IgnoreIndex"/>, and any label below 0, the executor's
 /// padding), label smoothing and class weights (<see cref="CrossEntropyKernels"/>). A mean divides by the summed
 /// weights of the counted labels, as PyTorch's. The statistics sum each counted row's loss (unweighted by that
-/// divisor) and count the rows and the correct argmaxes.
+/// divisor) and count the rows and the correct argmaxes. With <see cref="Reduction.None"/>,
+/// <see cref="LossBase.SetRowGradients"/> takes the upstream gradient of each row's loss.
 /// </summary>
-public sealed class CrossEntropyLoss : ILoss
+public sealed class CrossEntropyLoss : LabelLoss
 {
-    readonly float[]? classWeights;
-    float weightSum;
-    ComputeDevice? device;
-    Node? output;
-    int batch, classes, valid;
-    float divisor;
-    int[] hostLabels = Array.Empty<int>();
-    MemoryBuffer1D<int, Stride1D.Dense>? labels;
-    MemoryBuffer1D<float, Stride1D.Dense>? rows, correct, weights;
-    MemoryBuffer1D<double, Stride1D.Dense>? stats;
-    HostLink<int>? upload;
     Kernel<CrossEntropyArgs>? loss;
-    Kernel<LossStatsArgs>? accumulate;
 
     /// <summary>A cross-entropy loss; <paramref name="weights"/> has one positive-or-zero weight per class.</summary>
     public CrossEntropyLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, float labelSmoothing = 0f, float[]? weights = null)
+        : base(reduction, ignoreIndex, weights)
     {
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"CrossEntropyLoss: label_smoothing must be in [0, 1], got {labelSmoothing}");
-        if (weights is not null && weights.Any(w => !(w >= 0f))) throw new ArgumentException("CrossEntropyLoss: class weights must be non-negative");
-        Reduction = reduction;
-        IgnoreIndex = ignoreIndex;
         LabelSmoothing = labelSmoothing;
-        classWeights = weights?.ToArray();
     }
 
-    /// <summary>The reduction.</summary>
-    public Reduction Reduction { get; }
-    /// <summary>The label whose rows count for nothing (PyTorch's ignore_index, −100 by default).</summary>
-    public int IgnoreIndex { get; }
+    /// <inheritdoc/>
+    protected override string Name => "CrossEntropyLoss";
     /// <summary>ε: the target distribution is (1 − ε)·onehot + ε/C.</summary>
     public float LabelSmoothing { get; }
-    /// <summary>Multiplies the gradient (not the statistics), as <c>(loss * scale).backward()</c>.</summary>
-    public float Scale { get; set; } = 1f;
 
     /// <inheritdoc/>
-    public void Prepare(ComputeDevice device, Node output, int batch)
-    {
-        if (this.device is not null) throw new InvalidOperationException("this loss is already prepared; create one per executor");
-        classes = output.Shape.Rank == 1 ? output.Shape[0] : 0;
-        if (classes == 0) throw new ShapeMismatchException($"CrossEntropyLoss on output '{output.Name}'", "[classes] per sample (logits)", output.Shape.ToString());
-        if (classWeights is not null && classWeights.Length != classes)
-            throw new ShapeMismatchException($"CrossEntropyLoss weights for output '{output.Name}'", $"[{classes}]", $"[{classWeights.Length}]");
-        weightSum = classWeights?.Sum() ?? classes;
-        this.device = device;
-        this.output = output;
-        this.batch = batch;
-        hostLabels = new int[batch];
-        labels = device.Allocate<int>(batch);
-        rows = device.Allocate<float>(batch);
-        correct = device.Allocate<float>(batch);
-        weights = device.Allocate<float>(classes);
-        weights.View.CopyFromCPU(device.Stream, classWeights ?? Enumerable.Repeat(1f, classes).ToArray());
-        stats = device.Allocate<double>(3);
-        stats.View.MemSetToZero(device.Stream);
-        upload = new HostLink<int>(device);
-        loss = device.LoadKernel<CrossEntropyArgs>(CrossEntropyKernels.Rows);
-        accumulate = device.LoadKernel<LossStatsArgs>(LossKernels.AccumulateStats);
-    }
-
-    ComputeDevice Device => device ?? throw new InvalidOperationException("the loss is not prepared");
-
-    float WeightOf(int c) => classWeights?[c] ?? 1f;
+    protected override void LoadKernel(ComputeDevice device) => loss = device.LoadKernel<CrossEntropyArgs>(CrossEntropyKernels.Rows);
 
     /// <inheritdoc/>
-    public int ValidTargets => valid;
-
-    /// <inheritdoc/>
-    public void SetTargets(ReadOnlySpan<int> targets)
-    {
-        _ = Device;
-        if (targets.Length != batch) throw new ShapeMismatchException("labels", $"[{batch}]", $"[{targets.Length}]");
-        int n = 0;
-        double w = 0;
-        for (int b = 0; b < batch; b++)
+    protected override void Launch(ArrayView<float> logits, ArrayView<float> gradient, float scale) =>
+        loss!.Launch(Batch, new CrossEntropyArgs
         {
-            int l = targets[b];
-            bool ignored = l == IgnoreIndex || l < 0;
-            if (!ignored && l >= classes)
-                throw new ArgumentException($"label {l} is out of range for {classes} classes (output node '{output!.Name}' {output.Shape})");
-            hostLabels[b] = ignored ? -1 : l;
-            if (!ignored) { n++; w += WeightOf(l); }
-        }
-        valid = n;
-        divisor = (float)w;
-        upload!.Upload(hostLabels, labels!.View);
-    }
-
-    /// <inheritdoc/>
-    public void Run(ArrayView<float> logits, ArrayView<float> gradient)
-    {
-        _ = Device;
-        float scale = Reduction != Reduction.Mean ? Scale : divisor > 0 ? Scale / divisor : 0f;
-        loss!.Launch(batch, new CrossEntropyArgs
-        {
-            Classes = classes, Logits = logits, Labels = labels!.View, Weights = weights!.View,
-            WeightSum = weightSum, Smoothing = LabelSmoothing, Loss = rows!.View, Correct = correct!.View,
-            DLogits = gradient, Scale = scale,
+            Classes = Classes, Logits = logits, Labels = LabelView, Weights = WeightView,
+            WeightSum = WeightSum, Smoothing = LabelSmoothing, Loss = RowLossView, Correct = CorrectView,
+            DLogits = gradient, Scale = scale, RowGrad = RowGradView,
         });
-        accumulate!.Launch(1, new LossStatsArgs { Rows = batch, Loss = rows.View, Correct = correct.View, Labels = labels.View, Stats = stats!.View });
-    }
+}
+
+/// <summary>
+/// The negative log-likelihood of log-probabilities [batch, classes] (a <see cref="Layers.LogSoftmax"/>'s output)
+/// against integer labels, as <c>torch.nn.NLLLoss</c>: loss_b = −w_y·x[b, y], with a <see cref="Reduction"/>,
+/// <see cref="LabelLoss.IgnoreIndex"/> and class weights (<see cref="NllLossKernels"/>). LogSoftmax then NLLLoss is
+/// <see cref="CrossEntropyLoss"/>.
+/// </summary>
+public sealed class NLLLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, float[]? weights = null)
+    : LabelLoss(reduction, ignoreIndex, weights)
+{
+    Kernel<NllLossArgs>? loss;
 
     /// <inheritdoc/>
-    public float[] GetRowLosses()
-    {
-        var a = new float[batch];
-        rows!.View.CopyToCPU(Device.Stream, a);
-        return a;
-    }
+    protected override string Name => "NLLLoss";
 
     /// <inheritdoc/>
-    public (double LossSum, double Correct, double Count) ReadStatistics()
-    {
-        var a = new double[3];
-        stats!.View.CopyToCPU(Device.Stream, a);
-        stats.View.MemSetToZero(Device.Stream);
-        return (a[0], a[1], a[2]);
-    }
+    protected override void LoadKernel(ComputeDevice device) => loss = device.LoadKernel<NllLossArgs>(NllLossKernels.Rows);
 
-    /// <summary>Frees the device buffers.</summary>
-    public void Dispose()
-    {
-        upload?.Dispose();
-        foreach (var b in new IDisposable?[] { labels, rows, correct, weights, stats }) b?.Dispose();
-        upload = null;
-        labels = null;
-        rows = correct = weights = null;
-        stats = null;
-    }
+    /// <inheritdoc/>
+    protected override void Launch(ArrayView<float> x, ArrayView<float> gradient, float scale) =>
+        loss!.Launch(Batch, new NllLossArgs
+        {
+            Classes = Classes, X = x, Labels = LabelView, Weights = WeightView, Loss = RowLossView, Correct = CorrectView,
+            Dx = gradient, Scale = scale, RowGrad = RowGradView,
+        });
 }

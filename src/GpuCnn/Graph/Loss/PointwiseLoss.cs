@@ -13,7 +13,7 @@ public enum Reduction
     Mean,
     /// <summary>The sum.</summary>
     Sum,
-    /// <summary>Per-element losses (<see cref="ILoss.GetRowLosses"/> gives each row's sum); the gradient is that of their sum.</summary>
+    /// <summary>Per-row losses (<see cref="ILoss.GetRowLosses"/>; a row's sum for element-wise losses); the gradient is that of Σ_b g_b·loss_b, with the upstream g from <see cref="LossBase.SetRowGradients"/> (ones by default).</summary>
     None,
 }
 
@@ -27,110 +27,67 @@ public interface IFloatTargetLoss : ILoss
 /// <summary>
 /// An element-wise loss of the output against float targets of the same shape (<see cref="PointwiseLossKernels"/>).
 /// The statistics count each row's loss (its mean for <see cref="Reduction.Mean"/>, its sum otherwise) and the rows,
-/// so LossSum / Count is the batch's loss for a mean; there is no accuracy.
+/// so LossSum / Count is the batch's loss for a mean; there is no accuracy. With <see cref="Reduction.None"/>,
+/// <see cref="LossBase.SetRowGradients"/> takes the upstream gradient of each row's summed loss.
 /// </summary>
-public abstract class PointwiseLoss<TOp> : IFloatTargetLoss where TOp : struct, IPointwiseLoss
+public abstract class PointwiseLoss<TOp> : LossBase, IFloatTargetLoss where TOp : struct, IPointwiseLoss
 {
-    ComputeDevice? device;
-    Node? output;
-    int batch, perRow;
-    MemoryBuffer1D<float, Stride1D.Dense>? targets, rows, zeros;
-    MemoryBuffer1D<int, Stride1D.Dense>? rowLabels;
-    MemoryBuffer1D<double, Stride1D.Dense>? stats;
+    int perRow;
+    MemoryBuffer1D<float, Stride1D.Dense>? targets;
     HostLink<float>? upload;
     Kernel<PointwiseLossArgs<TOp>>? kernel;
-    Kernel<LossStatsArgs>? accumulate;
 
     /// <summary>A loss with <paramref name="reduction"/>.</summary>
     protected PointwiseLoss(Reduction reduction) => Reduction = reduction;
 
-    /// <summary>The reduction.</summary>
-    public Reduction Reduction { get; }
-
-    /// <summary>Multiplies the gradient (not the statistics), as <c>(loss * scale).backward()</c>.</summary>
-    public float Scale { get; set; } = 1f;
-
-    /// <summary>Name in messages.</summary>
-    protected abstract string Name { get; }
+    /// <inheritdoc/>
+    public override Reduction Reduction { get; }
 
     /// <inheritdoc/>
-    public void Prepare(ComputeDevice device, Node output, int batch)
+    protected override void PrepareCore(ComputeDevice device, Node output, int batch)
     {
-        if (this.device is not null) throw new InvalidOperationException($"this {Name} is already prepared; create one per executor");
-        this.device = device;
-        this.output = output;
-        this.batch = batch;
         perRow = (int)output.Shape.Size;
         targets = device.Allocate<float>((long)batch * perRow);
-        rows = device.Allocate<float>(batch);
-        zeros = device.Allocate<float>(batch);
-        zeros.View.MemSetToZero(device.Stream);
-        rowLabels = device.Allocate<int>(batch);
-        rowLabels.View.MemSetToZero(device.Stream); // every row counts
-        stats = device.Allocate<double>(3);
-        stats.View.MemSetToZero(device.Stream);
         upload = new HostLink<float>(device);
         kernel = device.LoadKernel<PointwiseLossArgs<TOp>>(PointwiseLossKernels.Rows);
-        accumulate = device.LoadKernel<LossStatsArgs>(LossKernels.AccumulateStats);
     }
 
-    ComputeDevice Device => device ?? throw new InvalidOperationException($"the {Name} is not prepared");
+    /// <inheritdoc/>
+    public override int ValidTargets => Batch;
 
     /// <inheritdoc/>
-    public int ValidTargets => batch;
-
-    /// <inheritdoc/>
-    public void SetTargets(ReadOnlySpan<int> targets) =>
+    public override void SetTargets(ReadOnlySpan<int> targets) =>
         throw new InvalidOperationException($"{Name} takes float targets of the output's shape: Executor.SetTargets(ReadOnlySpan<float>)");
 
     /// <inheritdoc/>
     public void SetTargets(ReadOnlySpan<float> values)
     {
         _ = Device;
-        if (values.Length != (long)batch * perRow)
-            throw new ShapeMismatchException($"{Name} targets for output '{output!.Name}'", $"{output.Shape.WithBatch(batch)} ({(long)batch * perRow} values)", $"{values.Length} values");
+        if (values.Length != (long)Batch * perRow)
+            throw new ShapeMismatchException($"{Name} targets for output '{Output.Name}'", $"{Output.Shape.WithBatch(Batch)} ({(long)Batch * perRow} values)", $"{values.Length} values");
         upload!.Upload(values, targets!.View);
     }
 
     /// <inheritdoc/>
-    public void Run(ArrayView<float> prediction, ArrayView<float> gradient)
+    public override void Run(ArrayView<float> prediction, ArrayView<float> gradient)
     {
         _ = Device;
         bool mean = Reduction == Reduction.Mean;
-        kernel!.Launch(batch, new PointwiseLossArgs<TOp>
+        kernel!.Launch(Batch, new PointwiseLossArgs<TOp>
         {
-            PerRow = perRow, X = prediction, Y = targets!.View, RowLoss = rows!.View, Dx = gradient,
-            RowScale = mean ? 1f / perRow : 1f, GradScale = mean ? Scale / ((float)batch * perRow) : Scale,
+            PerRow = perRow, X = prediction, Y = targets!.View, RowLoss = RowLossView, Dx = gradient,
+            RowScale = mean ? 1f / perRow : 1f, GradScale = mean ? Scale / ((float)Batch * perRow) : Scale, RowGrad = RowGradView,
         });
-        accumulate!.Launch(1, new LossStatsArgs { Rows = batch, Loss = rows.View, Correct = zeros!.View, Labels = rowLabels!.View, Stats = stats!.View });
+        AccumulateAllRows();
     }
 
     /// <inheritdoc/>
-    public float[] GetRowLosses()
-    {
-        var a = new float[batch];
-        rows!.View.CopyToCPU(Device.Stream, a);
-        return a;
-    }
-
-    /// <inheritdoc/>
-    public (double LossSum, double Correct, double Count) ReadStatistics()
-    {
-        var a = new double[3];
-        stats!.View.CopyToCPU(Device.Stream, a);
-        stats.View.MemSetToZero(Device.Stream);
-        return (a[0], a[1], a[2]);
-    }
-
-    /// <summary>Frees the device buffers.</summary>
-    public void Dispose()
+    protected override void DisposeCore()
     {
         upload?.Dispose();
-        foreach (var b in new IDisposable?[] { targets, rows, zeros, rowLabels, stats }) b?.Dispose();
+        targets?.Dispose();
         upload = null;
-        targets = rows = zeros = null;
-        rowLabels = null;
-        stats = null;
+        targets = null;
     }
 }
 
