@@ -108,6 +108,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Read the loss after every step (synchronises every step; for short diagnostic runs).</summary>
     public bool RecordLosses { get; set; }
 
+    /// <summary>Per-layer statistics every few steps (<see cref="TrainingDiagnostics"/>); null for none.</summary>
+    public TrainingDiagnostics? Diagnostics { get; set; }
+
     /// <summary>How often (in steps) progress is read back from the device.</summary>
     public int ProgressInterval { get; set; } = 25;
 
@@ -167,7 +170,8 @@ public sealed class Trainer : IDisposable
             if (step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
-            RunStep();
+            if (Diagnostics?.Due(totalSteps) == true) Diagnostics.Step(this, totalSteps);
+            else RunStep();
             step++;
             totalSteps++;
             bool report = RecordLosses || step % ProgressInterval == 0 || step == steps;
