@@ -40,4 +40,22 @@ public class LearningTests
         double acc = Train("lenet5", "--synthetic-count", "768", "--batch-size", "16", "--steps", "48", "--seed", "7");
         Assert.True(acc >= 0.5, $"held-out accuracy {acc:P1}");
     }
+
+    /// <summary>
+    /// Zoo models with their command-line defaults, 48 steps of 16 synthetic images at a small size (63² for the
+    /// AlexNets, which need it; 32² for VGG; 16² for the others); each threshold sits well under what the run measured
+    /// (docs/benchmarks.md, issue 12). VGG and GoogLeNet are not here: with their SGD defaults they stay at chance in
+    /// 48 steps (measured 9.0 % each), and no recipe for them has been measured yet; resnet34 was not measured.
+    /// </summary>
+    [SkippableTheory, Trait("Category", "Long")]
+    [InlineData("lenet5", 28, 0.5)]
+    [InlineData("alexnet-2tower", 63, 0.45)]
+    [InlineData("alexnet", 63, 0.5)]
+    [InlineData("resnet18", 16, 0.8)]
+    public void Zoo_model_learns_with_its_defaults(string model, int size, double threshold)
+    {
+        Long();
+        double acc = Train(model, "--image-size", size.ToString(), "--batch-size", "16", "--steps", "48", "--seed", "7");
+        Assert.True(acc >= threshold, $"{model}: held-out accuracy {acc:P1}, threshold {threshold:P0}");
+    }
 }
