@@ -11,7 +11,7 @@ namespace GpuCnn.Cli;
 /// <summary>The <c>gpucnn</c> command: train, eval, predict, bench, summary, devices, export, import, on System.CommandLine.</summary>
 public static class CommandLine
 {
-    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export", "import", "allreduce"];
+    static readonly string[] CommandNames = ["train", "eval", "bench", "summary", "devices", "predict", "export", "import", "allreduce", "lr-find"];
 
     /// <summary>Builds the command tree; each command's action writes to <paramref name="stdout"/>.</summary>
     public static Command Build(TextWriter stdout)
@@ -32,6 +32,7 @@ public static class CommandLine
         root.Add(ExportCommand.Create(stdout));
         root.Add(ImportCommand.Create(stdout));
         root.Add(AllreduceCommand.Create(stdout));
+        root.Add(LrFindCommand.Create(stdout));
         return root;
     }
 

@@ -226,7 +226,7 @@ public class CliTests : IDisposable
     public void AlexNet_two_tower_fits_a_fixed_batch()
     {
         string metrics = Path.Combine(dir, "fit.json");
-        var (code, _, err) = Run("train", "alexnet-2tower", "--device", "cpu", "--data", "synthetic", "--synthetic-count", "4",
+        var (code, _, err) = Run("train", "alexnet-2tower", "--init", "paper", "--optimizer", "sgd", "--device", "cpu", "--data", "synthetic", "--synthetic-count", "4",
             "--image-size", "64", "--steps", "8", "--batch-size", "4", "--seed", "7", "--metrics", metrics);
         Assert.True(code == 0, err);
         using var doc = JsonDocument.Parse(File.ReadAllText(metrics));

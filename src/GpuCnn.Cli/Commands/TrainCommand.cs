@@ -44,6 +44,7 @@ static class TrainCommand
         var dev = new DeviceOptions();
         var curves = new CurveOptions();
         var dist = new DistributedOptions();
+        var learn = new LearnOptions();
         var c = new Command("train", "Train a model and report per-epoch loss and held-out accuracy.")
         {
             model, onnxOpt, epochs, batch, lr, momentum, decay, seed, lrStep, lrGamma, schedule, optimizer, nesterov, noDecayBias, steps, limit, clip,
@@ -57,6 +58,7 @@ static class TrainCommand
         c.Add(initFrom);
         curves.AddTo(c);
         dist.AddTo(c);
+        learn.AddTo(c);
         c.SetAction(p => DistributedOptions.Run(stdout, (comm, o) =>
         {
             var (name, onnx) = Opt.ModelOrOnnx(p, model, onnxOpt, "train");
@@ -65,18 +67,19 @@ static class TrainCommand
             var defaults = new TrainOptions();
             int s = p.GetValue(seed) ?? 1, b = p.GetValue(batch) ?? 64;
             int global = b * (p.GetValue(dist.GradAccum) ?? 1) * comm.Size; // the default rate follows the images per step
+            var recipe = name is null ? new Recipe(p.GetValue(optimizer) ?? "sgd", 0.01f * global / 128) : ModelZoo.DefaultRecipe(name, global, p.GetValue(optimizer));
             var opts = new TrainOptions
             {
                 Epochs = p.GetValue(epochs) ?? 10,
                 BatchSize = b,
-                LearningRate = p.GetValue(lr) ?? (name is null ? 0.01f * global / 128 : ModelZoo.DefaultLearningRate(name, global)),
+                LearningRate = p.GetValue(lr) ?? recipe.LearningRate,
                 Momentum = p.GetValue(momentum) ?? defaults.Momentum,
                 WeightDecay = p.GetValue(decay) ?? defaults.WeightDecay,
                 Seed = s,
                 LrStepEpochs = p.GetValue(lrStep) ?? defaults.LrStepEpochs,
                 LrGamma = p.GetValue(lrGamma) ?? defaults.LrGamma,
                 MaxSteps = p.GetValue(steps) ?? 0,
-                Optimizer = p.GetValue(optimizer) ?? "sgd",
+                Optimizer = recipe.Optimizer,
                 Nesterov = p.GetValue(nesterov),
                 DecayBiases = !p.GetValue(noDecayBias),
                 Schedule = p.GetValue(schedule),
@@ -93,7 +96,7 @@ static class TrainCommand
             var request = data.Request(p, name ?? "", s, o);
             var sel = onnx is null ? DataPresets.Load(request) : Opt.DataFor(onnx, p.GetValue(onnxOpt)!, request);
             opts = opts with { Mean = sel.Mean, Std = sel.Std, TrainTransform = sel.TrainTransform, EvalTransform = sel.EvalTransform };
-            var graph = onnx?.Graph ?? ModelZoo.Create(name!, sel.Classes, sel.ImageSize, sel.Channels);
+            var graph = onnx?.Graph ?? learn.Create(p, name!, sel.Classes, sel.ImageSize, sel.Channels);
             int limitN = p.GetValue(limit) ?? 0, images = limitN > 0 ? Math.Min(limitN, sel.Train.Count) : sel.Train.Count;
             if (images < opts.BatchSize) // the loader drops the last partial batch: no step would run
                 throw new UsageException($"--batch-size {opts.BatchSize} is more than the {images} training images{(limitN > 0 ? " of --train-limit" : "")}: " +
@@ -101,7 +104,7 @@ static class TrainCommand
             var devices = dev.Open(p, graph, DistributedOptions.DefaultDevice(comm));
             try
             {
-                Run(o, p, opts, sel, graph, devices, limitN, p.GetValue(metrics), ck, data.Name(p), curves, onnx);
+                Run(o, p, opts, sel, graph, devices, limitN, p.GetValue(metrics), ck, data.Name(p), curves, onnx, learn.Open(p, o));
             }
             finally
             {
@@ -113,14 +116,16 @@ static class TrainCommand
     }
 
     static void Run(TextWriter o, ParseResult p, TrainOptions opts, DataSelection data, Graphs.Graph graph, List<ComputeDevice> devices,
-        int limit, string? metrics, CheckpointOptions ck, string dataName, CurveOptions curves, OnnxModel? onnx = null)
+        int limit, string? metrics, CheckpointOptions ck, string dataName, CurveOptions curves, OnnxModel? onnx = null, TrainingDiagnostics? diagnostics = null)
     {
         var (train, test) = (data.Train, data.Test);
         if (limit > 0 && limit < train.Count) train = train.Subset(0, limit);
         o.WriteLine($"device{(devices.Count > 1 ? "s" : "")}: {string.Join(", ", devices)}");
         o.WriteLine($"data: {train.Count} training and {test.Count} test images ({data.Description})");
         var total = Stopwatch.StartNew();
-        using var trainer = new Trainer(graph, devices, opts) { RecordLosses = opts.MaxSteps > 0 };
+        using var trainer = new Trainer(graph, devices, opts) { RecordLosses = opts.MaxSteps > 0, Diagnostics = diagnostics };
+        if (diagnostics is not null && trainer.Parallel is not null)
+            throw new UsageException("--diagnostics observes single steps on one process; it does not combine with data parallelism or --grad-accum");
         var ex = trainer.Executor;
         onnx?.CopyTo(ex.Parameters); // an imported model starts from its own weights, not the seeded initialisation
         o.WriteLine($"model: {graph.Name}, {graph.ParameterCount:N0} parameters, planned activation memory {ex.PeakActivationBytes / 1024.0:F0} KiB " +
@@ -177,6 +182,7 @@ static class TrainCommand
                     ["tensor"] = t.Tensor, ["from"] = t.From, ["to"] = t.To, ["direction"] = t.Backward ? "backward" : "forward", ["bytes"] = t.Bytes,
                 }).ToList(),
                 ["losses"] = trainer.RecordLosses ? trainer.Losses : null,
+                ["diagnostics"] = diagnostics?.ToJson(),
                 ["per_epoch"] = results.Select(r => new Dictionary<string, object?>
                 {
                     ["epoch"] = r.Epoch, ["train_loss"] = r.TrainLoss, ["train_accuracy"] = r.TrainAccuracy, ["test_loss"] = r.TestLoss,

@@ -4,6 +4,21 @@ using GpuCnn.Tensors;
 
 namespace GpuCnn.Models;
 
+/// <summary>How an AlexNet's weights and biases start.</summary>
+public enum AlexNetInit
+{
+    /// <summary>
+    /// The framework's (PyTorch's) default: weights U(±1/√fan_in), biases 0. Each layer keeps the input's signal at
+    /// a comparable scale, so the logits depend on the image from the first step.
+    /// </summary>
+    Default,
+    /// <summary>
+    /// Section 5 of the 2012 paper: every weight from N(0, 0.01²); biases 1 in conv2, conv4, conv5 and the hidden fully
+    /// connected layers, 0 elsewhere.
+    /// </summary>
+    Paper,
+}
+
 /// <summary>AlexNet in its two historical forms.</summary>
 public static class AlexNet
 {
@@ -13,7 +28,11 @@ public static class AlexNet
     /// pool, adaptive average pool to 6×6, dropout, FC 4096, dropout, FC 4096, FC classes.
     /// 61,100,840 parameters for 1,000 classes.
     /// </summary>
-    public static Graph Build(int classes = 1000, int imageSize = 224, int channels = 3)
+    public static Graph Build(int classes = 1000, int imageSize = 224, int channels = 3) =>
+        Build(classes, imageSize, channels, AlexNetInit.Default);
+
+    /// <summary>torchvision's AlexNet (see <see cref="Build(int, int, int)"/>) with the initialisation <paramref name="init"/>.</summary>
+    public static Graph Build(int classes, int imageSize, int channels, AlexNetInit init)
     {
         var g = new Graph { Name = "alexnet" };
         var x = g.Input(new Shape(channels, imageSize, imageSize));
@@ -35,6 +54,7 @@ public static class AlexNet
         x = g.Add(new Dropout(0.5f, "drop7"), x);
         x = g.Add(new ReLU("relu7"), g.Add(new Linear(4096, 4096, name: "fc7") { StateName = "classifier.4" }, x));
         g.Output = g.Add(new Linear(4096, classes, name: "fc8") { StateName = "classifier.6" }, x);
+        if (init == AlexNetInit.Paper) InitializeAsThePaper(g);
         return g;
     }
 
@@ -43,9 +63,17 @@ public static class AlexNet
     /// kernels each, ReLU, LRN (5, 1e-4, 0.75, 2) after conv1 and conv2, overlapping 3×3/2 max pooling, FC 4096, 4096,
     /// classes with dropout on the outputs of the first two (each FC split 2048 + 2048 over the towers). The towers exchange data only where
     /// the paper has it: every conv3 kernel sees both towers' conv2 maps, and fc6, fc7 and fc8 see both towers.
-    /// Tower nodes carry <see cref="Node.Tower"/> 0 or 1; fc8 belongs to tower 0.
+    /// Tower nodes carry <see cref="Node.Tower"/> 0 or 1; fc8 belongs to tower 0. Initialised as the paper
+    /// (<see cref="AlexNetInit.Paper"/>); see the other overload for the default initialisation and for leaving LRN out.
     /// </summary>
-    public static Graph BuildTwoTower(int classes = 1000, int imageSize = 224, int channels = 3)
+    public static Graph BuildTwoTower(int classes = 1000, int imageSize = 224, int channels = 3) =>
+        BuildTwoTower(classes, imageSize, channels, AlexNetInit.Paper);
+
+    /// <summary>
+    /// The paper's two-tower network (see <see cref="BuildTwoTower(int, int, int)"/>) with the initialisation
+    /// <paramref name="init"/>; <paramref name="lrn"/> false leaves out both LRN layers (an ablation).
+    /// </summary>
+    public static Graph BuildTwoTower(int classes, int imageSize, int channels, AlexNetInit init, bool lrn = true)
     {
         var g = new Graph { Name = "alexnet-2tower" };
         var input = g.Input(new Shape(channels, imageSize, imageSize));
@@ -59,11 +87,11 @@ public static class AlexNet
             string s = ab[k];
             var h = Add(k, new Conv2d(channels, 48, 11, 4, 2, name: $"conv1{s}"), input);
             h = Add(k, new ReLU($"relu1{s}"), h);
-            h = Add(k, new LocalResponseNorm(5, 1e-4f, 0.75f, 2f, $"lrn1{s}"), h);
+            if (lrn) h = Add(k, new LocalResponseNorm(5, 1e-4f, 0.75f, 2f, $"lrn1{s}"), h);
             h = Add(k, new MaxPool2d(3, 2, name: $"pool1{s}"), h);
             h = Add(k, new Conv2d(48, 128, 5, 1, 2, name: $"conv2{s}"), h);
             h = Add(k, new ReLU($"relu2{s}"), h);
-            h = Add(k, new LocalResponseNorm(5, 1e-4f, 0.75f, 2f, $"lrn2{s}"), h);
+            if (lrn) h = Add(k, new LocalResponseNorm(5, 1e-4f, 0.75f, 2f, $"lrn2{s}"), h);
             t[k] = Add(k, new MaxPool2d(3, 2, name: $"pool2{s}"), h);
         }
         // conv3 connects to all kernel maps of layer 2: each tower concatenates both towers' maps.
@@ -101,7 +129,7 @@ public static class AlexNet
         t = FullyConnected(t, 4096, "fc7");
         var all = Add(0, new Concat(2, "cat8"), t[0], t[1]);
         g.Output = Add(0, new Linear(4096, classes, name: "fc8"), all);
-        InitializeAsThePaper(g);
+        if (init == AlexNetInit.Paper) InitializeAsThePaper(g);
         return g;
     }
 

@@ -2,6 +2,11 @@ using GpuCnn.Graphs;
 
 namespace GpuCnn.Models;
 
+/// <summary>A default training recipe (see <see cref="ModelZoo.DefaultRecipe"/>).</summary>
+/// <param name="Optimizer">sgd, adam or adamw.</param>
+/// <param name="LearningRate">The base learning rate at the batch size asked for.</param>
+public sealed record Recipe(string Optimizer, float LearningRate);
+
 /// <summary>Models by name, for the CLI and checkpoints.</summary>
 public static class ModelZoo
 {
@@ -13,7 +18,7 @@ public static class ModelZoo
         {
             ["lenet5"] = ((k, s, c) => LeNet5.Build(k, c, s), 28, 1, 10),
             ["alexnet"] = ((k, s, c) => AlexNet.Build(k, s, c), 224, 3, 1000),
-            ["alexnet-2tower"] = ((k, s, c) => AlexNet.BuildTwoTower(k, s, c), 224, 3, 1000),
+            ["alexnet-2tower"] = ((k, s, c) => AlexNet.BuildTwoTower(k, s, c, AlexNetInit.Default), 224, 3, 1000),
             ["vgg11"] = ((k, s, c) => Vgg.Build("vgg11", Vgg.Vgg11, k, s, c), 224, 3, 1000),
             ["vgg16"] = ((k, s, c) => Vgg.Build("vgg16", Vgg.Vgg16, k, s, c), 224, 3, 1000),
             ["googlenet"] = ((k, s, c) => GoogLeNet.Build(k, s, c), 224, 3, 1000),
@@ -33,6 +38,65 @@ public static class ModelZoo
         return rate * batchSize / reference;
     }
 
+    /// <summary>
+    /// A model's default training recipe: the optimiser (or the one asked for) and its learning rate at
+    /// <paramref name="batchSize"/>. SGD rates come from <see cref="DefaultLearningRate"/>; Adam and AdamW take 1e-4
+    /// for the AlexNets and otherwise 1e-3 at batch 64, scaled by the square root of the batch (the usual rule for
+    /// adaptive optimisers).
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown model.</exception>
+    public static Recipe DefaultRecipe(string name, int batchSize, string? optimizer = null)
+    {
+        if (!Models.ContainsKey(name)) throw Unknown(name);
+        string opt = optimizer ?? DefaultOptimizer(name);
+        // Any other name keeps the SGD rate; the optimiser factory rejects it with the list of valid ones.
+        if (opt.ToLowerInvariant() is not ("adam" or "adamw")) return new Recipe(opt, DefaultLearningRate(name, batchSize));
+        // AlexNet: 1e-4 learns at batch 16 and 32 on synthetic data where 3e-4 learns less (docs/benchmarks.md, issue 12).
+        return new Recipe(opt, IsAlexNet(name) ? 1e-4f : 1e-3f * MathF.Sqrt(batchSize / 64f));
+    }
+
+    /// <summary>The optimiser of a model's default recipe.</summary>
+    /// <remarks>
+    /// Adam for the AlexNets: from their default initialisation SGD at the paper's rate does not move the loss off
+    /// ln 10 in 48 steps, Adam does (docs/benchmarks.md, issue 12). SGD for the others.
+    /// </remarks>
+    public static string DefaultOptimizer(string name) =>
+        !Models.ContainsKey(name) ? throw Unknown(name) : IsAlexNet(name) ? "adam" : "sgd";
+
+    /// <summary>The initialisations <paramref name="name"/> can start from: <c>default</c>, and <c>paper</c> for the AlexNets.</summary>
+    public static IReadOnlyList<string> InitChoices(string name)
+    {
+        if (!Models.ContainsKey(name)) throw Unknown(name);
+        return IsAlexNet(name) ? ["default", "paper"] : ["default"];
+    }
+
+    /// <summary>
+    /// The initialisation a model starts from when none is named (see <see cref="InitChoices"/>): <c>default</c> for
+    /// every model. The paper's AlexNet initialisation stays at chance on synthetic data with every recipe tried (its
+    /// biases of 1 swamp the image's signal), so it is opt-in (docs/benchmarks.md, issue 12).
+    /// </summary>
+    public static string DefaultInit(string name) => Models.ContainsKey(name) ? "default" : throw Unknown(name);
+
+    static bool IsAlexNet(string name) => name.StartsWith("alexnet", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Builds a model by name with the initialisation <paramref name="init"/> (one of <see cref="InitChoices"/>; null
+    /// takes <see cref="DefaultInit"/>); omitted sizes take the model's defaults.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name or initialisation; the message lists the valid choices.</exception>
+    public static Graph Create(string name, int? classes, int? imageSize, int? channels, string? init)
+    {
+        if (!Models.TryGetValue(name, out var m)) throw Unknown(name);
+        init ??= DefaultInit(name);
+        var choices = InitChoices(name);
+        if (!choices.Contains(init, StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"model '{name}' has no initialisation '{init}'; valid choices: {string.Join(", ", choices)}");
+        int k = classes ?? m.DefaultClasses, s = imageSize ?? m.DefaultSize, c = channels ?? m.DefaultChannels;
+        if (!IsAlexNet(name)) return m.Build(k, s, c);
+        var a = init.Equals("paper", StringComparison.OrdinalIgnoreCase) ? AlexNetInit.Paper : AlexNetInit.Default;
+        return name.Equals("alexnet", StringComparison.OrdinalIgnoreCase) ? AlexNet.Build(k, s, c, a) : AlexNet.BuildTwoTower(k, s, c, a);
+    }
+
     /// <summary>The names of the models available.</summary>
     public static IReadOnlyList<string> Names => Models.Keys.ToList();
 
@@ -42,11 +106,8 @@ public static class ModelZoo
 
     /// <summary>Builds a model by name; omitted sizes take the model's defaults.</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the valid choices.</exception>
-    public static Graph Create(string name, int? classes = null, int? imageSize = null, int? channels = null)
-    {
-        if (!Models.TryGetValue(name, out var m)) throw Unknown(name);
-        return m.Build(classes ?? m.DefaultClasses, imageSize ?? m.DefaultSize, channels ?? m.DefaultChannels);
-    }
+    public static Graph Create(string name, int? classes = null, int? imageSize = null, int? channels = null) =>
+        Create(name, classes, imageSize, channels, null);
 
     static ArgumentException Unknown(string name) =>
         new($"unknown model '{name}'; valid choices: {string.Join(", ", Models.Keys)}");

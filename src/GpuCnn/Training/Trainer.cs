@@ -120,6 +120,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Read the loss after every step (synchronises every step; for short diagnostic runs).</summary>
     public bool RecordLosses { get; set; }
 
+    /// <summary>Per-layer statistics every few steps (<see cref="TrainingDiagnostics"/>); null for none.</summary>
+    public TrainingDiagnostics? Diagnostics { get; set; }
+
     /// <summary>How often (in steps) progress is read back from the device.</summary>
     public int ProgressInterval { get; set; } = 25;
 
@@ -210,8 +213,12 @@ public sealed partial class Trainer : IDisposable
             if (tally.Step >= steps) break;
             Executor.SetInput(batch.Images);
             Executor.SetLabels(batch.Labels);
-            if (Parallel is null) RunStep();
-            else if (!Parallel.MicroStep(Clipper is null ? null : Clipper.Clip)) continue; // a micro-batch that only accumulates
+            if (Parallel is not null)
+            {
+                if (!Parallel.MicroStep(Clipper is null ? null : Clipper.Clip)) continue; // a micro-batch that only accumulates
+            }
+            else if (Diagnostics?.Due(totalSteps) == true) Diagnostics.Step(this, totalSteps);
+            else RunStep();
             tally.Step++;
             totalSteps++;
             if (RecordLosses || tally.Step % ProgressInterval == 0 || tally.Step == steps)
@@ -236,55 +243,6 @@ public sealed partial class Trainer : IDisposable
         if (RecordLosses && n > 0) Losses.Add(l / n);
         tally.LossSum += l; tally.Correct += c; tally.Count += n;
         Guard.AfterRead(this, l);
-    }
-
-    /// <summary>
-    /// Mean loss and accuracy on <paramref name="data"/> in eval mode (no dropout, running statistics); the last
-    /// partial batch is padded and the padding ignored.
-    /// </summary>
-    public (double Loss, double Accuracy) Evaluate(Dataset data) =>
-        Parallel is not null ? Parallel.Evaluate(data, EvaluateHere) : EvaluateHere(data);
-
-    (double Loss, double Accuracy) EvaluateHere(Dataset data) =>
-        Options.EvalTransform is null
-            ? Evaluate(Executor, data, Options.Mean, Options.Std)
-            : Evaluate(Executor, data, Options.EvalTransform);
-
-    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/>, normalised by mean and std.</summary>
-    public static (double Loss, double Accuracy) Evaluate(Executor executor, Dataset data, float mean, float std)
-    {
-        using var loader = new DataLoader(data, executor.BatchSize, shuffle: false, seed: 0, dropLast: false, mean: mean, std: std);
-        return Evaluate(executor, loader);
-    }
-
-    /// <summary>Mean loss and accuracy of an executor's model on <paramref name="data"/> through a transform.</summary>
-    public static (double Loss, double Accuracy) Evaluate(Executor executor, Dataset data, Augmentation transform)
-    {
-        using var loader = new DataLoader(data, executor.BatchSize, shuffle: false, seed: 0, dropLast: false, transform);
-        return Evaluate(executor, loader);
-    }
-
-    static (double Loss, double Accuracy) Evaluate(Executor executor, DataLoader loader)
-    {
-        bool wasTraining = executor.TrainingMode;
-        executor.TrainingMode = false;
-        try
-        {
-            executor.ReadStatistics();
-            foreach (var batch in loader.Epoch(0))
-            {
-                executor.SetInput(batch.Images);
-                executor.SetLabels(batch.Labels);
-                executor.Forward();
-                executor.ComputeLoss();
-            }
-            var (l, c, n) = executor.ReadStatistics();
-            return (l / Math.Max(1, n), c / Math.Max(1, n));
-        }
-        finally
-        {
-            executor.TrainingMode = wasTraining;
-        }
     }
 
     /// <summary>Frees the executor and optimiser.</summary>
