@@ -14,6 +14,11 @@ public struct DropoutForwardArgs
     public ulong Key;
     /// <summary>Training step, the second counter word.</summary>
     public ulong Step;
+    /// <summary>
+    /// Added to the element counter: the batch's first element in the step's whole batch (non-zero for a micro-batch
+    /// or a rank's shard), so a step draws the same numbers however its batch is split.
+    /// </summary>
+    public ulong Offset;
     /// <summary>Drop probability p.</summary>
     public float P;
     /// <summary>1/(1 − p).</summary>
@@ -31,6 +36,8 @@ public struct DropoutBackwardArgs
     public ulong Key;
     /// <summary>Training step, as in forward.</summary>
     public ulong Step;
+    /// <summary>Element counter offset, as in forward.</summary>
+    public ulong Offset;
     /// <summary>Drop probability p.</summary>
     public float P;
     /// <summary>1/(1 − p).</summary>
@@ -50,7 +57,7 @@ public static class DropoutKernels
     {
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
-            a.Y[i] = Philox4x32.Uniform(a.Key, (ulong)i, a.Step) >= a.P ? a.X[i] * a.Scale : 0f;
+            a.Y[i] = Philox4x32.Uniform(a.Key, (ulong)i + a.Offset, a.Step) >= a.P ? a.X[i] * a.Scale : 0f;
     }
 
     /// <summary>Training backward: dx = beta·dx + dy·m·scale.</summary>
@@ -59,7 +66,7 @@ public static class DropoutKernels
         int end = Chunk.End(t, chunk, n);
         for (int i = Chunk.Start(t, chunk); i < end; i++)
         {
-            float g = Philox4x32.Uniform(a.Key, (ulong)i, a.Step) >= a.P ? a.Dy[i] * a.Scale : 0f;
+            float g = Philox4x32.Uniform(a.Key, (ulong)i + a.Offset, a.Step) >= a.P ? a.Dy[i] * a.Scale : 0f;
             a.Dx[i] = a.Beta == 0f ? g : a.Beta * a.Dx[i] + g;
         }
     }

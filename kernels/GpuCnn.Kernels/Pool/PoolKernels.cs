@@ -132,6 +132,11 @@ public struct StochasticForwardArgs
     public ulong Key;
     /// <summary>Training step, the second counter word.</summary>
     public ulong Step;
+    /// <summary>
+    /// Added to the element counter: the batch's first output element in the step's whole batch (non-zero for a micro-batch
+    /// or a rank's shard), so a step draws the same numbers however its batch is split.
+    /// </summary>
+    public ulong Offset;
     /// <summary>1 samples (training), 0 takes the probability-weighted average (eval).</summary>
     public int Training;
 }
@@ -151,6 +156,8 @@ public struct StochasticBackwardArgs
     public ulong Key;
     /// <summary>Training step, as in forward.</summary>
     public ulong Step;
+    /// <summary>Output-element counter offset, as in forward.</summary>
+    public ulong Offset;
     /// <summary>1 for the sampled (training) gradient, 0 for the weighted average's.</summary>
     public int Training;
     /// <summary>0 overwrites dx, 1 accumulates.</summary>
@@ -343,7 +350,7 @@ public static class PoolKernels
             int r = p.ByOW.DivRem(o, out int ox);
             int plane = p.ByOH.DivRem(r, out int oy);
             int pb = plane * p.H * p.W;
-            float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o, a.Step) : 0f;
+            float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o + a.Offset, a.Step) : 0f;
             int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
             a.Y[o] = w < 0 ? 0f : training != 0 ? x[pb + w] : q / s;
         }
@@ -371,7 +378,7 @@ public static class PoolKernels
                     for (int ox = oxLo; ox <= oxHi; ox++)
                     {
                         int o = (plane * p.OH + oy) * p.OW + ox;
-                        float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o, a.Step) : 0f;
+                        float u = training != 0 ? Philox4x32.Uniform(a.Key, (ulong)o + a.Offset, a.Step) : 0f;
                         int w = Sample(x, pb, p, oy, ox, u, out float s, out float q);
                         if (w < 0) continue;
                         if (training != 0) { if (w == self) acc += dy[o]; }

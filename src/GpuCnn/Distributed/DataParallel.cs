@@ -119,11 +119,13 @@ public sealed class DataParallel : IDisposable
     /// </summary>
     public bool MicroStep(Action? beforeUpdate = null)
     {
-        // Random layers (dropout) draw by (element, Executor.Step). Numbering micro-batches globally, rank r's k-th of
-        // step s as s·N·K + k·N + r, gives each rank its own draws, and N ranks the draws of one process that
-        // accumulates N·K micro-batches. Forward advances the counter before it runs once a training forward ran.
+        // Random layers (dropout) draw by (element, Executor.Step). Each micro-batch runs at the optimiser step's number
+        // and offsets its element counters by its place in the step's whole batch, rank r's k-th at sample
+        // (k·N + r)·B: N ranks of K micro-batches then draw exactly what one process draws for one batch of N·K·B.
+        // Forward advances the counter before it runs once a training forward ran.
         int n = Communicator.Size;
-        ulong number = (ulong)(optimizer.Steps * n * MicroBatches + (long)micro * n + Communicator.Rank);
+        ulong number = (ulong)optimizer.Steps;
+        executor.SampleOffset = ((long)micro * n + Communicator.Rank) * executor.BatchSize;
         executor.Step = ranForward ? number - 1 : number;
         ranForward = true;
         executor.Forward();

@@ -124,6 +124,13 @@ public sealed partial class Executor : IDisposable
     /// <summary>Training forward passes run so far: the step counter of per-step random numbers.</summary>
     public ulong Step { get => state.Step; set => state.Step = value; }
 
+    /// <summary>
+    /// Where this batch starts in the optimiser step's whole batch (0 by default): data parallelism and gradient
+    /// accumulation set it per micro-batch, so that random layers (dropout) draw for each sample what one batch of
+    /// the whole size would, and a split step equals the unsplit one up to summation order.
+    /// </summary>
+    public long SampleOffset { get => state.SampleOffset; set => state.SampleOffset = value; }
+
     /// <summary>Labels in the last batch that are not padding (a scalar of the loss kernel).</summary>
     public int ValidLabels => loss.ValidTargets;
 

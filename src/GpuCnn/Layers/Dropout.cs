@@ -49,7 +49,7 @@ public sealed class Dropout : Layer
         if (io.Training && P > 0)
             fwd!.Launch(io.Output.Size, new()
             {
-                X = io.Inputs[0].View, Y = io.Output.View, Key = RandomKey(io.Seed), Step = io.Step, P = P, Scale = 1f / (1f - P),
+                X = io.Inputs[0].View, Y = io.Output.View, Key = RandomKey(io.Seed), Step = io.Step, Offset = io.ElementOffset, P = P, Scale = 1f / (1f - P),
             });
         else
             axpby!.Launch(io.Output.Size, new() { X = io.Inputs[0].View, Y = io.Output.View, Alpha = 1f, Beta = 0f });
@@ -62,7 +62,7 @@ public sealed class Dropout : Layer
         if (io.Training && P > 0)
             bwd!.Launch(io.Output.Size, new()
             {
-                Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Key = RandomKey(io.Seed), Step = io.Step, P = P,
+                Dy = io.GradOutput.View, Dx = io.GradInputs[0].View, Key = RandomKey(io.Seed), Step = io.Step, Offset = io.ElementOffset, P = P,
                 Scale = 1f / (1f - P), Beta = io.GradInputBeta[0],
             });
         else

@@ -25,6 +25,13 @@ public sealed class LayerIO
     public int Seed { get; internal set; }
     /// <summary>Training step (counts training forward passes from 0); the counter of per-step random numbers.</summary>
     public ulong Step { get; internal set; }
+    /// <summary>
+    /// This batch's first sample in the step's whole batch: 0, except for a micro-batch or a rank's shard under
+    /// gradient accumulation and data parallelism, where random layers start their element counters from it.
+    /// </summary>
+    public long SampleOffset { get; internal set; }
+    /// <summary><see cref="SampleOffset"/> in elements of the output: the counter offset of per-element random numbers.</summary>
+    public ulong ElementOffset => Batch == 0 ? 0 : (ulong)SampleOffset * (ulong)(Output.Size / Batch);
     /// <summary>Inputs, in the order the node lists them.</summary>
     public TensorRef[] Inputs { get; internal set; } = Array.Empty<TensorRef>();
     /// <summary>Output.</summary>

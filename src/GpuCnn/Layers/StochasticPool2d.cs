@@ -35,7 +35,7 @@ public sealed class StochasticPool2d : Pool2d
         fwd!.Launch(io.Output.Size, new()
         {
             Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Y = io.Output.View, Key = RandomKey(io.Seed),
-            Step = io.Step, Training = io.Training ? 1 : 0,
+            Step = io.Step, Offset = io.ElementOffset, Training = io.Training ? 1 : 0,
         });
 
     /// <inheritdoc/>
@@ -45,7 +45,7 @@ public sealed class StochasticPool2d : Pool2d
         bwd!.Launch(io.GradInputs[0].Size, new()
         {
             Geometry = Geometry(io.Inputs[0].Shape), X = io.Inputs[0].View, Dy = io.GradOutput.View, Dx = io.GradInputs[0].View,
-            Key = RandomKey(io.Seed), Step = io.Step, Training = io.Training ? 1 : 0, Beta = io.GradInputBeta[0],
+            Key = RandomKey(io.Seed), Step = io.Step, Offset = io.ElementOffset, Training = io.Training ? 1 : 0, Beta = io.GradInputBeta[0],
         });
     }
 }

@@ -61,19 +61,30 @@ public class MpiTrainingTests
         Assert.Contains("accuracy " + acc, eval.Out); // the sharded, reduced evaluation equals one process's
     }
 
+    /// <summary>
+    /// alexnet-2tower (dropout in its classifier) with the towers on two devices in each rank: 2 ranks equal 1 rank
+    /// accumulating 2 micro-batches bit for bit, and 1 rank at twice the batch within float rounding, since every
+    /// micro-batch draws its part of the whole batch's dropout masks.
+    /// </summary>
     [SkippableFact]
     public void Towers_inside_each_rank_combine_with_data_parallelism_bit_for_bit()
     {
         string dir = MpiJob.TempDir();
         string[] alex = ["train", "alexnet-2tower", "--devices", "cpu,cpu", "--placement", "towers", "--data", "synthetic",
-            "--image-size", "63", "--synthetic-count", "32", "--steps", "2", "--seed", "1", "--batch-size", "2"];
-        var two = MpiJob.OpenMpi(2, dir, [.. alex, "--metrics", "two.json", "--save", "two.ck"]);
+            "--image-size", "63", "--synthetic-count", "32", "--steps", "2", "--seed", "1"];
+        var two = MpiJob.OpenMpi(2, dir, [.. alex, "--batch-size", "2", "--metrics", "two.json", "--save", "two.ck"]);
         AssertOk(two);
-        var accum = MpiJob.Single(dir, [.. alex, "--grad-accum", "2", "--metrics", "accum.json", "--save", "accum.ck"]);
+        var accum = MpiJob.Single(dir, [.. alex, "--batch-size", "2", "--grad-accum", "2", "--metrics", "accum.json", "--save", "accum.ck"]);
         AssertOk(accum);
+        var wide = MpiJob.Single(dir, [.. alex, "--batch-size", "4", "--metrics", "wide.json"]);
+        AssertOk(wide);
         Assert.Contains("placement:", two.Out);
-        Assert.Equal(MpiJob.Losses(Path.Combine(dir, "accum.json")), MpiJob.Losses(Path.Combine(dir, "two.json")));
+        double[] a = MpiJob.Losses(Path.Combine(dir, "two.json")), c = MpiJob.Losses(Path.Combine(dir, "wide.json"));
+        Assert.Equal(MpiJob.Losses(Path.Combine(dir, "accum.json")), a);
         Assert.Equal(Payload(Path.Combine(dir, "accum.ck")), Payload(Path.Combine(dir, "two.ck")));
+        Assert.Equal(2, a.Length);
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(Math.Abs(a[i] - c[i]) <= 1e-5 * Math.Abs(c[i]), $"step {i + 1}: 2 ranks {a[i]:R}, one rank at batch 4 {c[i]:R}");
     }
 
     [SkippableFact]

@@ -30,6 +30,7 @@ internal sealed class LayerForwardStep : ExecutorStep
     {
         io.Training = state.Training;
         io.Step = state.Step;
+        io.SampleOffset = state.SampleOffset;
         layer.Forward(io);
     }
 }
@@ -63,6 +64,7 @@ internal sealed class LayerBackwardStep : ExecutorStep
     {
         io.Training = state.Training;
         io.Step = state.Step;
+        io.SampleOffset = state.SampleOffset;
         io.ParamGradBeta = state.ParamGradBeta;
         layer.Backward(io);
     }

@@ -13,6 +13,8 @@ internal sealed class RunState
     public bool Training;
     /// <summary>Training forward passes run so far.</summary>
     public ulong Step;
+    /// <summary>The batch's first sample in the step's whole batch (see <see cref="Executor.SampleOffset"/>).</summary>
+    public long SampleOffset;
     /// <summary>β of the parameter gradients in the running backward pass: 0 overwrites, 1 accumulates.</summary>
     public float ParamGradBeta;
 }
