@@ -34,6 +34,34 @@ public class DataParallelTests
         Assert.True(wide[^1] < wide[0], "the loss should fall");
     }
 
+    /// <summary>
+    /// With random layers (dropout, stochastic pooling) too: each accumulated micro-batch draws its part of the whole
+    /// batch's numbers (Executor.SampleOffset), so two micro-batches of 8 still step as one batch of 16, on every back end.
+    /// </summary>
+    [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Gradient_accumulation_with_random_layers_equals_the_larger_batch(string backend)
+    {
+        var (train, _) = Mnist.LoadBundled();
+        static Graph Net() => new Sequential(new GpuCnn.Tensors.Shape(1, 28, 28),
+            new GpuCnn.Layers.Conv2d(1, 6, 5, padding: 2, name: "conv1"), new GpuCnn.Layers.ReLU("relu1"),
+            new GpuCnn.Layers.StochasticPool2d(2, name: "pool1"), new GpuCnn.Layers.Flatten("flatten"),
+            new GpuCnn.Layers.Dropout(0.5f, "drop"), new GpuCnn.Layers.Linear(6 * 14 * 14, 10, name: "fc"));
+        List<double> Run(int batch, int accum)
+        {
+            var opts = new TrainOptions { Epochs = 1, BatchSize = batch, GradAccum = accum, Seed = 3, MaxSteps = 4, LearningRate = 0.05f };
+            using var t = new Trainer(Net(), Backends.Get(backend), opts) { RecordLosses = true };
+            t.Fit(train.Subset(0, 256), null);
+            return t.Losses;
+        }
+        var wide = Run(16, 1);
+        var accumulated = Run(8, 2);
+        var other = Run(16, 1).ToList();
+        Assert.Equal(4, accumulated.Count);
+        Assert.Equal(wide, other);
+        for (int i = 0; i < wide.Count; i++)
+            Assert.True(Math.Abs(wide[i] - accumulated[i]) <= 1e-5 * Math.Abs(wide[i]), $"step {i + 1}: {accumulated[i]:R} vs {wide[i]:R}");
+    }
+
     /// <summary>Steps per epoch with accumulation: whole steps only, and the trainer's last-epoch arithmetic agrees.</summary>
     [Fact]
     public void An_epoch_has_whole_steps_of_k_micro_batches()
