@@ -18,7 +18,7 @@ namespace GpuCnn.Devices;
 /// reduction is split along k, into slices fixed by its shape, summed in slice order; so the bits never depend on
 /// the thread count.</para>
 /// </summary>
-internal static unsafe class SimdGemm
+internal static unsafe partial class SimdGemm
 {
     /// <summary>Rows of the micro-tile, reduction block, rows per thread tile.</summary>
     public const int MR = 6, KC = 256, MC = 16 * MR;
@@ -128,22 +128,15 @@ internal static unsafe class SimdGemm
                     int* offs;
                     // Contiguous columns under few row panels are read in place; a panel that many row panels reuse is
                     // packed, so its rows are adjacent (B's rows a power of two apart would share a few cache sets).
-                    if (mPanels <= 2 && j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1)
+                    bool contiguous = j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1;
+                    if (mPanels <= 2 && contiguous)
                     {
                         panel = b + noffB[j0];
                         offs = koffB;
                     }
                     else
                     {
-                        for (int j = 0; j < nr; j++)
-                        {
-                            if (j0 + j < nLen)
-                            {
-                                float* col = b + noffB[j0 + j];
-                                for (int k = 0; k < kc; k++) bp[k * nr + j] = col[koffB[k]];
-                            }
-                            else for (int k = 0; k < kc; k++) bp[k * nr + j] = 0f;
-                        }
+                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, bp);
                         panel = bp;
                         offs = packedOff;
                     }
@@ -224,6 +217,20 @@ internal static unsafe class SimdGemm
         ref readonly var p = ref job.P;
         float* bias = (float*)job.Bias;
         var act = p.Activation;
+        if (VectorActivation(p) && Adjacent(noffC, nLen))
+        {
+            for (int i = 0; i < mLen; i++)
+            {
+                int m = m0 + i;
+                float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[0];
+                float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
+                float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 : null;
+                if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+            }
+            return;
+        }
         for (int i = 0; i < mLen; i++)
         {
             int m = m0 + i;

@@ -18,6 +18,11 @@ internal unsafe interface ISimdVector<TV> where TV : struct
     /// and an add: the same instruction for every output, so results do not depend on tiling.
     /// </summary>
     static abstract TV MulAdd(TV a, TV b, TV c);
+    /// <summary>a·b + c as a rounded multiply and a rounded add (the scalar epilogue's operations, lane by lane).</summary>
+    static abstract TV MulThenAdd(TV a, TV b, TV c);
+    static abstract TV Add(TV a, TV b);
+    /// <summary>ReLU as <c>v &lt; 0 ? 0 : v</c> per lane (keeps −0 and NaN, like the scalar form).</summary>
+    static abstract TV Relu(TV v);
 }
 
 internal unsafe struct V512 : ISimdVector<Vector512<float>>
@@ -29,6 +34,10 @@ internal unsafe struct V512 : ISimdVector<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulThenAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Relu(Vector512<float> v) => Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
 }
 
 internal unsafe struct V256 : ISimdVector<Vector256<float>>
@@ -40,6 +49,10 @@ internal unsafe struct V256 : ISimdVector<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulThenAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Relu(Vector256<float> v) => Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
 }
 
 internal unsafe struct V128 : ISimdVector<Vector128<float>>
@@ -51,6 +64,10 @@ internal unsafe struct V128 : ISimdVector<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MulThenAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Relu(Vector128<float> v) => Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
 }
 
 /// <summary>
