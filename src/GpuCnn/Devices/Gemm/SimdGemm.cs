@@ -109,7 +109,12 @@ internal static unsafe partial class SimdGemm
             {
                 int kc = Math.Min(KC, kEnd - k0);
                 ReductionOffsets(p, k0, kc, koffA, koffB);
-                for (int mp = 0; mp < mPanels; mp++) // A's rows as MR-row panels, k-major, zero rows past M
+                // A's full row panels are read in place when the block's k is contiguous in A's rows; the others are
+                // packed as MR-row panels, k-major, zero rows past M.
+                bool aInPlace = p.AStepK == 1 && koffA[kc - 1] - koffA[0] == kc - 1;
+                for (int mp = 0; mp < mPanels; mp++)
+                {
+                    if (aInPlace && m0 + mp * MR + MR <= p.M) continue;
                     for (int r = 0; r < MR; r++)
                     {
                         int m = m0 + mp * MR + r;
@@ -121,6 +126,7 @@ internal static unsafe partial class SimdGemm
                         }
                         else for (int k = 0; k < kc; k++) dst[k * MR] = 0f;
                     }
+                }
                 for (int np = 0; np < nPanels; np++)
                 {
                     int j0 = np * nr;
@@ -141,7 +147,12 @@ internal static unsafe partial class SimdGemm
                         offs = packedOff;
                     }
                     for (int mp = 0; mp < mPanels; mp++)
-                        Micro(ap + mp * MR * kc, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                    {
+                        int mRow = m0 + mp * MR;
+                        if (aInPlace && mRow + MR <= p.M)
+                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                    }
                 }
             }
             if (job.Slices == 1) Epilogue(job, g, m0, mLen, n0, nLen, acc, s.NOffC);
@@ -167,11 +178,11 @@ internal static unsafe partial class SimdGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Micro(float* a, float* b, int* offs, int kc, float* acc, int ld, bool first)
+    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first)
     {
-        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, b, offs, kc, acc, ld, first);
-        else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, b, offs, kc, acc, ld, first);
-        else SimdMicroKernel<V128, Vector128<float>>.Run(a, b, offs, kc, acc, ld, first);
+        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else SimdMicroKernel<V128, Vector128<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
     }
 
     static void Locate(Job job, int tile, out int g, out int m0, out int mLen, out int n0, out int nLen)

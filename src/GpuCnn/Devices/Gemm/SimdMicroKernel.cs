@@ -79,12 +79,14 @@ internal unsafe struct V128 : ISimdVector<Vector128<float>>
 internal static unsafe class SimdMicroKernel<TS, TV> where TS : struct, ISimdVector<TV> where TV : struct
 {
     /// <summary>
-    /// acc[r, 0..2W) (+)= Σ_k a[k·MR + r]·b[bOff[k] .. +2W) for r &lt; MR; acc rows are <paramref name="ldAcc"/> apart.
+    /// acc[r, 0..2W) (+)= Σ_k a[r·aStepR + k·aStepK]·b[bOff[k] .. +2W) for r &lt; MR; acc rows are <paramref name="ldAcc"/>
+    /// apart. A is a packed panel (steps 1 and MR) or, when its k is contiguous, MR rows read in place (steps lda and 1).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 GEMM
-    public static void Run(float* a, float* b, int* bOff, int kc, float* acc, int ldAcc, bool first)
+    public static void Run(float* a, nint aStepR, nint aStepK, float* b, int* bOff, int kc, float* acc, int ldAcc, bool first)
     {
         int w = TS.Width;
+        nint r2 = 2 * aStepR, r3 = 3 * aStepR, r4 = 4 * aStepR, r5 = 5 * aStepR;
         TV c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (first)
         {
@@ -105,17 +107,17 @@ internal static unsafe class SimdMicroKernel<TS, TV> where TS : struct, ISimdVec
             TV y0 = TS.Load(bk), y1 = TS.Load(bk + w);
             TV x = TS.Splat(a[0]);
             c00 = TS.MulAdd(x, y0, c00); c01 = TS.MulAdd(x, y1, c01);
-            x = TS.Splat(a[1]);
+            x = TS.Splat(a[aStepR]);
             c10 = TS.MulAdd(x, y0, c10); c11 = TS.MulAdd(x, y1, c11);
-            x = TS.Splat(a[2]);
+            x = TS.Splat(a[r2]);
             c20 = TS.MulAdd(x, y0, c20); c21 = TS.MulAdd(x, y1, c21);
-            x = TS.Splat(a[3]);
+            x = TS.Splat(a[r3]);
             c30 = TS.MulAdd(x, y0, c30); c31 = TS.MulAdd(x, y1, c31);
-            x = TS.Splat(a[4]);
+            x = TS.Splat(a[r4]);
             c40 = TS.MulAdd(x, y0, c40); c41 = TS.MulAdd(x, y1, c41);
-            x = TS.Splat(a[5]);
+            x = TS.Splat(a[r5]);
             c50 = TS.MulAdd(x, y0, c50); c51 = TS.MulAdd(x, y1, c51);
-            a += SimdGemm.MR;
+            a += aStepK;
         }
         TS.Store(acc, c00); TS.Store(acc + w, c01);
         TS.Store(acc + ldAcc, c10); TS.Store(acc + ldAcc + w, c11);
