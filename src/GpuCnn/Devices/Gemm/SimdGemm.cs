@@ -18,7 +18,7 @@ namespace GpuCnn.Devices;
 /// reduction is split along k, into slices fixed by its shape, summed in slice order; so the bits never depend on
 /// the thread count.</para>
 /// </summary>
-internal static unsafe class SimdGemm
+internal static unsafe partial class SimdGemm
 {
     /// <summary>Rows of the micro-tile, reduction block, rows per thread tile.</summary>
     public const int MR = 6, KC = 256, MC = 16 * MR;
@@ -109,7 +109,12 @@ internal static unsafe class SimdGemm
             {
                 int kc = Math.Min(KC, kEnd - k0);
                 ReductionOffsets(p, k0, kc, koffA, koffB);
-                for (int mp = 0; mp < mPanels; mp++) // A's rows as MR-row panels, k-major, zero rows past M
+                // A's full row panels are read in place when the block's k is contiguous in A's rows; the others are
+                // packed as MR-row panels, k-major, zero rows past M.
+                bool aInPlace = p.AStepK == 1 && koffA[kc - 1] - koffA[0] == kc - 1;
+                for (int mp = 0; mp < mPanels; mp++)
+                {
+                    if (aInPlace && m0 + mp * MR + MR <= p.M) continue;
                     for (int r = 0; r < MR; r++)
                     {
                         int m = m0 + mp * MR + r;
@@ -121,6 +126,7 @@ internal static unsafe class SimdGemm
                         }
                         else for (int k = 0; k < kc; k++) dst[k * MR] = 0f;
                     }
+                }
                 for (int np = 0; np < nPanels; np++)
                 {
                     int j0 = np * nr;
@@ -128,27 +134,25 @@ internal static unsafe class SimdGemm
                     int* offs;
                     // Contiguous columns under few row panels are read in place; a panel that many row panels reuse is
                     // packed, so its rows are adjacent (B's rows a power of two apart would share a few cache sets).
-                    if (mPanels <= 2 && j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1)
+                    bool contiguous = j0 + nr <= nLen && p.BStepN == 1 && noffB[j0 + nr - 1] - noffB[j0] == nr - 1;
+                    if (mPanels <= 2 && contiguous)
                     {
                         panel = b + noffB[j0];
                         offs = koffB;
                     }
                     else
                     {
-                        for (int j = 0; j < nr; j++)
-                        {
-                            if (j0 + j < nLen)
-                            {
-                                float* col = b + noffB[j0 + j];
-                                for (int k = 0; k < kc; k++) bp[k * nr + j] = col[koffB[k]];
-                            }
-                            else for (int k = 0; k < kc; k++) bp[k * nr + j] = 0f;
-                        }
+                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, bp);
                         panel = bp;
                         offs = packedOff;
                     }
                     for (int mp = 0; mp < mPanels; mp++)
-                        Micro(ap + mp * MR * kc, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                    {
+                        int mRow = m0 + mp * MR;
+                        if (aInPlace && mRow + MR <= p.M)
+                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                    }
                 }
             }
             if (job.Slices == 1) Epilogue(job, g, m0, mLen, n0, nLen, acc, s.NOffC);
@@ -174,11 +178,11 @@ internal static unsafe class SimdGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Micro(float* a, float* b, int* offs, int kc, float* acc, int ld, bool first)
+    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first)
     {
-        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, b, offs, kc, acc, ld, first);
-        else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, b, offs, kc, acc, ld, first);
-        else SimdMicroKernel<V128, Vector128<float>>.Run(a, b, offs, kc, acc, ld, first);
+        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else SimdMicroKernel<V128, Vector128<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
     }
 
     static void Locate(Job job, int tile, out int g, out int m0, out int mLen, out int n0, out int nLen)
@@ -224,6 +228,20 @@ internal static unsafe class SimdGemm
         ref readonly var p = ref job.P;
         float* bias = (float*)job.Bias;
         var act = p.Activation;
+        if (VectorActivation(p) && Adjacent(noffC, nLen))
+        {
+            for (int i = 0; i < mLen; i++)
+            {
+                int m = m0 + i;
+                float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[0];
+                float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
+                float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 : null;
+                if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+            }
+            return;
+        }
         for (int i = 0; i < mLen; i++)
         {
             int m = m0 + i;

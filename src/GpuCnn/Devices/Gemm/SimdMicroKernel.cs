@@ -18,6 +18,11 @@ internal unsafe interface ISimdVector<TV> where TV : struct
     /// and an add: the same instruction for every output, so results do not depend on tiling.
     /// </summary>
     static abstract TV MulAdd(TV a, TV b, TV c);
+    /// <summary>a·b + c as a rounded multiply and a rounded add (the scalar epilogue's operations, lane by lane).</summary>
+    static abstract TV MulThenAdd(TV a, TV b, TV c);
+    static abstract TV Add(TV a, TV b);
+    /// <summary>ReLU as <c>v &lt; 0 ? 0 : v</c> per lane (keeps −0 and NaN, like the scalar form).</summary>
+    static abstract TV Relu(TV v);
 }
 
 internal unsafe struct V512 : ISimdVector<Vector512<float>>
@@ -29,6 +34,10 @@ internal unsafe struct V512 : ISimdVector<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulThenAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Relu(Vector512<float> v) => Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
 }
 
 internal unsafe struct V256 : ISimdVector<Vector256<float>>
@@ -40,6 +49,10 @@ internal unsafe struct V256 : ISimdVector<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulThenAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Relu(Vector256<float> v) => Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
 }
 
 internal unsafe struct V128 : ISimdVector<Vector128<float>>
@@ -51,6 +64,10 @@ internal unsafe struct V128 : ISimdVector<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
         Fma.IsSupported || AdvSimd.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MulThenAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Relu(Vector128<float> v) => Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
 }
 
 /// <summary>
@@ -62,12 +79,14 @@ internal unsafe struct V128 : ISimdVector<Vector128<float>>
 internal static unsafe class SimdMicroKernel<TS, TV> where TS : struct, ISimdVector<TV> where TV : struct
 {
     /// <summary>
-    /// acc[r, 0..2W) (+)= Σ_k a[k·MR + r]·b[bOff[k] .. +2W) for r &lt; MR; acc rows are <paramref name="ldAcc"/> apart.
+    /// acc[r, 0..2W) (+)= Σ_k a[r·aStepR + k·aStepK]·b[bOff[k] .. +2W) for r &lt; MR; acc rows are <paramref name="ldAcc"/>
+    /// apart. A is a packed panel (steps 1 and MR) or, when its k is contiguous, MR rows read in place (steps lda and 1).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 GEMM
-    public static void Run(float* a, float* b, int* bOff, int kc, float* acc, int ldAcc, bool first)
+    public static void Run(float* a, nint aStepR, nint aStepK, float* b, int* bOff, int kc, float* acc, int ldAcc, bool first)
     {
         int w = TS.Width;
+        nint r2 = 2 * aStepR, r3 = 3 * aStepR, r4 = 4 * aStepR, r5 = 5 * aStepR;
         TV c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (first)
         {
@@ -88,17 +107,17 @@ internal static unsafe class SimdMicroKernel<TS, TV> where TS : struct, ISimdVec
             TV y0 = TS.Load(bk), y1 = TS.Load(bk + w);
             TV x = TS.Splat(a[0]);
             c00 = TS.MulAdd(x, y0, c00); c01 = TS.MulAdd(x, y1, c01);
-            x = TS.Splat(a[1]);
+            x = TS.Splat(a[aStepR]);
             c10 = TS.MulAdd(x, y0, c10); c11 = TS.MulAdd(x, y1, c11);
-            x = TS.Splat(a[2]);
+            x = TS.Splat(a[r2]);
             c20 = TS.MulAdd(x, y0, c20); c21 = TS.MulAdd(x, y1, c21);
-            x = TS.Splat(a[3]);
+            x = TS.Splat(a[r3]);
             c30 = TS.MulAdd(x, y0, c30); c31 = TS.MulAdd(x, y1, c31);
-            x = TS.Splat(a[4]);
+            x = TS.Splat(a[r4]);
             c40 = TS.MulAdd(x, y0, c40); c41 = TS.MulAdd(x, y1, c41);
-            x = TS.Splat(a[5]);
+            x = TS.Splat(a[r5]);
             c50 = TS.MulAdd(x, y0, c50); c51 = TS.MulAdd(x, y1, c51);
-            a += SimdGemm.MR;
+            a += aStepK;
         }
         TS.Store(acc, c00); TS.Store(acc + w, c01);
         TS.Store(acc + ldAcc, c10); TS.Store(acc + ldAcc + w, c11);

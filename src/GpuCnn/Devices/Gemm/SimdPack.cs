@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using GpuCnn.Kernels;
+using GpuCnn.Kernels.Gemm;
+
+namespace GpuCnn.Devices;
+
+/// <summary>
+/// <see cref="SimdGemm"/>'s B packing and epilogue in vectors. Both move or combine the same values with the same
+/// operations as their scalar forms (a multiply and an add each rounded, never fused), so the bits are unchanged.
+/// </summary>
+internal static unsafe partial class SimdGemm
+{
+    /// <summary>
+    /// Packs B's columns j0..j0+NR of the tile (zero past <paramref name="nLen"/>) for kc steps, k-major: row by row,
+    /// so each step reads B's row k where it lies (two vectors when the panel's columns are contiguous in B).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, float* bp)
+    {
+        int nr = NR;
+        if (contiguous)
+        {
+            float* src = b + noffB[j0];
+            if (Width == 16) CopyRows<V512, Vector512<float>>(src, koffB, kc, bp);
+            else if (Width == 8) CopyRows<V256, Vector256<float>>(src, koffB, kc, bp);
+            else CopyRows<V128, Vector128<float>>(src, koffB, kc, bp);
+            return;
+        }
+        int live = Math.Min(nr, nLen - j0);
+        for (int k = 0; k < kc; k++)
+        {
+            float* row = b + koffB[k], dst = bp + k * nr;
+            for (int j = 0; j < live; j++) dst[j] = row[noffB[j0 + j]];
+            for (int j = live; j < nr; j++) dst[j] = 0f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRows<TS, TV>(float* src, int* koffB, int kc, float* dst) where TS : struct, ISimdVector<TV> where TV : struct
+    {
+        int w = TS.Width;
+        for (int k = 0; k < kc; k++, dst += 2 * w)
+        {
+            float* row = src + koffB[k];
+            TS.Store(dst, TS.Load(row));
+            TS.Store(dst + w, TS.Load(row + w));
+        }
+    }
+
+    /// <summary>True when the tile's columns are adjacent in C (the vector epilogue's condition).</summary>
+    static bool Adjacent(int[] noffC, int nLen)
+    {
+        for (int j = 1; j < nLen; j++)
+            if (noffC[j] != noffC[0] + j) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The epilogue of one row whose outputs are adjacent: v = α·acc + rowBias (+ bias[n]) (+ β·C), then no activation
+    /// or ReLU, vector by vector, the tail in scalars; exactly the scalar epilogue's operations in its order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void RowEpilogue<TS, TV>(in BlockedGemmParams p, float* src, float* dst, float* colBias, float rowBias, int nLen)
+        where TS : struct, ISimdVector<TV> where TV : struct
+    {
+        int w = TS.Width, j = 0;
+        bool perColumn = p.BiasMode == BiasMode.PerColumn, beta = p.Beta != 0f, relu = p.Activation.IsEnabled;
+        TV alpha = TS.Splat(p.Alpha), rb = TS.Splat(rowBias), bt = TS.Splat(p.Beta);
+        for (; j + w <= nLen; j += w)
+        {
+            TV v = TS.MulThenAdd(alpha, TS.Load(src + j), rb);
+            if (perColumn) v = TS.Add(v, TS.Load(colBias + j));
+            if (beta) v = TS.MulThenAdd(bt, TS.Load(dst + j), v);
+            if (relu) v = TS.Relu(v);
+            TS.Store(dst + j, v);
+        }
+        for (; j < nLen; j++)
+        {
+            float v = p.Alpha * src[j] + rowBias;
+            if (perColumn) v += colBias[j];
+            if (beta) v += p.Beta * dst[j];
+            dst[j] = p.Activation.Apply(v);
+        }
+    }
+
+    /// <summary>True when <see cref="RowEpilogue{TS, TV}"/> computes this product's activation (none or ReLU).</summary>
+    static bool VectorActivation(in BlockedGemmParams p) =>
+        !p.Activation.IsEnabled || (p.Activation.Slope == 0f && p.Activation.Alpha == 0f);
+}
