@@ -64,6 +64,7 @@ public class LearningTests
     [InlineData("alexnet", 63, 0.5)]
     [InlineData("vgg11", 32, 0.35)]
     [InlineData("resnet18", 16, 0.8)]
+    [InlineData("resnet34", 16, 0.8)]
     public void Zoo_model_learns_with_its_defaults(string model, int size, double threshold)
     {
         Long();
