@@ -24,6 +24,7 @@ public sealed partial class ComputeDevice : IDisposable
         // A few chunks per CPU thread balance the load without paying ILGPU's per-thread dispatch many times.
         cpuTarget = Math.Max(1, Accelerator.MaxNumThreads * 4);
         HostKernels = Environment.GetEnvironmentVariable("GPUCNN_CPU_HOST_KERNELS") != "0";
+        HostOverrides = Environment.GetEnvironmentVariable("GPUCNN_CPU_HOST_OVERRIDES") != "0";
     }
 
     /// <summary>What the device is.</summary>
@@ -69,6 +70,13 @@ public sealed partial class ComputeDevice : IDisposable
         set => hostKernels = value && Kind == DeviceKind.Cpu;
     }
     bool hostKernels;
+
+    /// <summary>
+    /// CPU accelerator with <see cref="HostKernels"/> only: kernels that have a host override (vectorised host code that
+    /// gives the kernel's bits) run it instead of their ILGPU body. Default on; <c>GPUCNN_CPU_HOST_OVERRIDES=0</c> turns
+    /// it off, so tests can compare the two.
+    /// </summary>
+    public bool HostOverrides { get; set; }
 
     /// <summary>Elements per thread for a launch over <paramref name="n"/> elements: 1 on GPUs, large chunks on the CPU.</summary>
     public int ChunkFor(int n) => Kind == DeviceKind.Cpu ? Math.Max(1, (n + cpuTarget - 1) / cpuTarget) : 1;

@@ -29,7 +29,7 @@ internal sealed class SimdFamily : BlockedFamily
     {
         if (args.P.M <= 0 || args.P.N <= 0) return;
         device.Synchronize();
-        SimdGemm.Run(args.P, Host(args.A), Host(args.B), Host(args.Bias), Host(args.C), Threads);
+        SimdGemm.Run(args.P, HostMemory.Ptr(args.A), HostMemory.Ptr(args.B), HostMemory.Ptr(args.Bias), HostMemory.Ptr(args.C), Threads);
     }
 
     /// <summary>Computes one prepared strided GEMM (the tests' entry point).</summary>
@@ -38,8 +38,4 @@ internal sealed class SimdFamily : BlockedFamily
         if (device.Kind != DeviceKind.Cpu) throw new NotSupportedException($"the SIMD GEMM family runs on the host; {device.Id} is not the CPU accelerator");
         Gemm(args);
     }
-
-    /// <summary>The host address of a CPU accelerator view (null for an unset one).</summary>
-    static unsafe float* Host(ArrayView<float> view) =>
-        view.IsValid && view.Length > 0 ? (float*)ILGPU.Runtime.ArrayViewExtensions.LoadEffectiveAddressAsPtr(view) : null;
 }
