@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Elementwise;
 
@@ -65,6 +66,7 @@ internal readonly struct SigmoidLanes : IVectorUnaryOp<SigmoidOp>
 internal sealed unsafe class UnaryForwardOverride<TOp, TL> : HostOverride<UnaryForwardArgs<TOp>>
     where TOp : struct, IUnaryOp where TL : struct, IVectorUnaryOp<TOp>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in UnaryForwardArgs<TOp> a)
     {
         float* x = HostMemory.Ptr(a.X), y = HostMemory.Ptr(a.Y);
@@ -82,6 +84,7 @@ internal sealed unsafe class UnaryForwardOverride<TOp, TL> : HostOverride<UnaryF
 internal sealed unsafe class UnaryBackwardOverride<TOp, TL> : HostOverride<UnaryBackwardArgs<TOp>>
     where TOp : struct, IUnaryOp where TL : struct, IVectorUnaryOp<TOp>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in UnaryBackwardArgs<TOp> a)
     {
         float* x = HostMemory.Ptr(a.X), y = HostMemory.Ptr(a.Y), dy = HostMemory.Ptr(a.Dy), dx = HostMemory.Ptr(a.Dx);
@@ -107,7 +110,7 @@ internal sealed unsafe class UnaryBackwardOverride<TOp, TL> : HostOverride<Unary
     protected override HostOverride<UnaryBackwardArgs<TOp>> Clone() => new UnaryBackwardOverride<TOp, TL>();
 }
 
-/// <summary>Registers the activations' overrides: ReLU, LeakyReLU, ELU, Tanh and Sigmoid, forward and backward.</summary>
+/// <summary>Registers the activations' overrides: ReLU, LeakyReLU, ELU, Tanh and Sigmoid, forward and backward. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostActivationOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Conv;
 using GpuCnn.Kernels.Gemm;
@@ -11,6 +12,8 @@ namespace GpuCnn.Devices.Host;
 internal sealed unsafe class ColumnSumOverride : HostOverride<ColumnSumArgs>
 {
     protected override int Grain => 256;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in ColumnSumArgs a)
     {
@@ -41,6 +44,8 @@ internal sealed unsafe class ColumnSumOverride : HostOverride<ColumnSumArgs>
 internal sealed unsafe class ConvBiasGradOverride : HostOverride<ConvBiasGradArgs>
 {
     protected override int Grain => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in ConvBiasGradArgs a)
     {
@@ -75,7 +80,7 @@ internal sealed unsafe class ConvBiasGradOverride : HostOverride<ConvBiasGradArg
     protected override HostOverride<ConvBiasGradArgs> Clone() => new ConvBiasGradOverride();
 }
 
-/// <summary>Registers the bias-gradient reductions' overrides (fully connected and convolution).</summary>
+/// <summary>Registers the bias-gradient reductions' overrides (fully connected and convolution). Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostBiasOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Elementwise;
 using GpuCnn.Kernels.Optim;
@@ -10,6 +11,8 @@ internal sealed unsafe class FillOverride : HostOverride<FillArgs>
 {
     protected override int Grain => 65536;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in FillArgs a) =>
         new Span<float>(HostMemory.Ptr(a.Y) + start, end - start).Fill(a.Value);
 
@@ -21,10 +24,13 @@ internal sealed unsafe class AxpbyOverride : HostOverride<AxpbyArgs>
 {
     protected override int Grain => 32768;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in AxpbyArgs a) =>
         Axpby(HostMemory.Ptr(a.X), HostMemory.Ptr(a.Y), a.Alpha, a.Beta, start, end);
 
     /// <summary>y[i] = β == 0 ? α·x[i] : α·x[i] + β·y[i] over [i, end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Axpby(float* x, float* y, float alpha, float beta, int i, int end)
     {
         Vector<float> va = new(alpha), vb = new(beta);
@@ -47,6 +53,8 @@ internal sealed unsafe class AxpbyOverride : HostOverride<AxpbyArgs>
 internal sealed unsafe class ProductOverride(bool backward) : HostOverride<ProductArgs>
 {
     protected override int Grain => 32768;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in ProductArgs p)
     {
@@ -74,6 +82,8 @@ internal sealed unsafe class CopyChannelsOverride : HostOverride<CopyChannelsArg
 {
     protected override int Grain => 32768;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in CopyChannelsArgs a)
     {
         ChannelSlice s = a.Slice;
@@ -92,6 +102,7 @@ internal sealed unsafe class CopyChannelsOverride : HostOverride<CopyChannelsArg
     }
 
     /// <summary>d[i] = β·d[i] + s[i] for i &lt; len.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Accumulate(float* d, float* s, float beta, int len)
     {
         var vb = new Vector<float>(beta);
@@ -111,6 +122,8 @@ internal sealed unsafe class DropoutForwardOverride : HostOverride<DropoutForwar
 {
     protected override int Grain => 8192;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in DropoutForwardArgs a)
     {
         float* x = HostMemory.Ptr(a.X), y = HostMemory.Ptr(a.Y);
@@ -125,6 +138,8 @@ internal sealed unsafe class DropoutForwardOverride : HostOverride<DropoutForwar
 internal sealed unsafe class DropoutBackwardOverride : HostOverride<DropoutBackwardArgs>
 {
     protected override int Grain => 8192;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in DropoutBackwardArgs a)
     {
@@ -146,6 +161,8 @@ internal sealed unsafe class DropoutBackwardOverride : HostOverride<DropoutBackw
 internal sealed unsafe class SumSquaresOverride : HostOverride<SumSquaresArgs>
 {
     protected override int Grain => 64;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in SumSquaresArgs a)
     {
@@ -176,6 +193,8 @@ internal sealed unsafe class ScaleByOverride : HostOverride<ScaleByArgs>
 {
     protected override int Grain => 65536;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in ScaleByArgs a)
     {
         float* g = HostMemory.Ptr(a.G);
@@ -189,7 +208,7 @@ internal sealed unsafe class ScaleByOverride : HostOverride<ScaleByArgs>
     protected override HostOverride<ScaleByArgs> Clone() => new ScaleByOverride();
 }
 
-/// <summary>Registers the element-wise and tensor kernels' overrides.</summary>
+/// <summary>Registers the element-wise and tensor kernels' overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostElementwiseOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuCnn.Kernels.Loss;
 using ILGPU.Algorithms;
 
@@ -10,6 +11,8 @@ namespace GpuCnn.Devices.Host;
 internal sealed unsafe class SoftmaxCrossEntropyOverride : HostOverride<SoftmaxCrossEntropyArgs>
 {
     protected override int Grain => 256;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in SoftmaxCrossEntropyArgs a)
     {
@@ -54,6 +57,7 @@ internal sealed unsafe class SoftmaxCrossEntropyOverride : HostOverride<SoftmaxC
 /// <summary><see cref="LossKernels.AccumulateStats"/> (one thread) over host pointers.</summary>
 internal sealed unsafe class AccumulateStatsOverride : HostOverride<LossStatsArgs>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in LossStatsArgs a)
     {
         if (start != 0) return; // the body's thread 0 does the work
@@ -80,6 +84,8 @@ internal sealed unsafe class AccumulateStatsOverride : HostOverride<LossStatsArg
 internal sealed unsafe class CrossEntropyOverride : HostOverride<CrossEntropyArgs>
 {
     protected override int Grain => 256;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in CrossEntropyArgs a)
     {
@@ -128,7 +134,7 @@ internal sealed unsafe class CrossEntropyOverride : HostOverride<CrossEntropyArg
     protected override HostOverride<CrossEntropyArgs> Clone() => new CrossEntropyOverride();
 }
 
-/// <summary>Registers the losses' overrides.</summary>
+/// <summary>Registers the losses' overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostLossOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Norm;
 using ILGPU.Algorithms;
@@ -11,6 +12,8 @@ namespace GpuCnn.Devices.Host;
 internal sealed unsafe class BatchStatsOverride : HostOverride<BatchNormStatsArgs>
 {
     protected override int Grain => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in BatchNormStatsArgs a)
     {
@@ -82,6 +85,8 @@ internal sealed unsafe class BatchNormReduceOverride : HostOverride<BatchNormRed
 {
     protected override int Grain => 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in BatchNormReduceArgs a)
     {
         BatchNormParams p = a.Geometry;
@@ -142,6 +147,8 @@ internal sealed unsafe class BatchNormNormalizeOverride : HostOverride<BatchNorm
 {
     protected override int Grain => 32768;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in BatchNormNormalizeArgs a)
     {
         BatchNormParams p = a.Geometry;
@@ -167,6 +174,8 @@ internal sealed unsafe class BatchNormNormalizeOverride : HostOverride<BatchNorm
 internal sealed unsafe class BatchNormDataOverride : HostOverride<BatchNormDataArgs>
 {
     protected override int Grain => 32768;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     protected override void Range(int start, int end, int n, in BatchNormDataArgs a)
     {
@@ -205,6 +214,7 @@ internal sealed unsafe class BatchNormDataOverride : HostOverride<BatchNormDataA
 /// <summary><see cref="BatchNormKernels.RunningStats"/> (eval): per channel, over host pointers.</summary>
 internal sealed unsafe class BatchNormRunningOverride : HostOverride<BatchNormRunningStatsArgs>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in BatchNormRunningStatsArgs a)
     {
         float* stats = HostMemory.Ptr(a.Stats), rm = HostMemory.Ptr(a.RunningMean), rv = HostMemory.Ptr(a.RunningVar);
@@ -218,7 +228,7 @@ internal sealed unsafe class BatchNormRunningOverride : HostOverride<BatchNormRu
     protected override HostOverride<BatchNormRunningStatsArgs> Clone() => new BatchNormRunningOverride();
 }
 
-/// <summary>Registers BatchNorm2d's overrides.</summary>
+/// <summary>Registers BatchNorm2d's overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostNormOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Optim;
 using ILGPU.Algorithms;
@@ -12,6 +13,8 @@ internal sealed unsafe class SgdOverride : HostOverride<SgdArgs>
 {
     protected override int Grain => 65536;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in SgdArgs a)
     {
         float* p = HostMemory.Ptr(a.P), g = HostMemory.Ptr(a.G), v = HostMemory.Ptr(a.V);
@@ -20,6 +23,7 @@ internal sealed unsafe class SgdOverride : HostOverride<SgdArgs>
         Part(p, g, v, split, end, false, a);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Part(float* p, float* g, float* v, int i, int end, bool decay, in SgdArgs a)
     {
         float lr = a.LearningRate, mu = a.Momentum, wd = a.WeightDecay;
@@ -50,6 +54,8 @@ internal sealed unsafe class AdamOverride(bool decoupled) : HostOverride<AdamArg
 {
     protected override int Grain => 65536;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     protected override void Range(int start, int end, int n, in AdamArgs a)
     {
         int split = Math.Clamp(a.DecayEnd, start, end);
@@ -57,6 +63,7 @@ internal sealed unsafe class AdamOverride(bool decoupled) : HostOverride<AdamArg
         Part(split, end, false, a);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Part(int i, int end, bool decay, in AdamArgs a)
     {
         float* p = HostMemory.Ptr(a.P), g = HostMemory.Ptr(a.G), m = HostMemory.Ptr(a.M), v = HostMemory.Ptr(a.V);
@@ -100,7 +107,7 @@ internal sealed unsafe class AdamOverride(bool decoupled) : HostOverride<AdamArg
     protected override HostOverride<AdamArgs> Clone() => new AdamOverride(decoupled);
 }
 
-/// <summary>Registers the optimiser updates' overrides (SGD, Adam, AdamW).</summary>
+/// <summary>Registers the optimiser updates' overrides (SGD, Adam, AdamW). Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
 internal sealed class HostOptimOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>
