@@ -26,8 +26,17 @@ internal static unsafe partial class SimdGemm
     /// <summary>Floats per vector: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON).</summary>
     public static readonly int Width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
 
-    /// <summary>Columns of the micro-tile (two vectors) and of a thread tile.</summary>
-    public static readonly int NR = 2 * Width, NC = 8 * NR;
+    /// <summary>Vectors per micro-tile row: four with AVX-512's 32 registers (24 accumulators), else two (12).</summary>
+    public static readonly int NV = Width == 16 ? 4 : 2;
+
+    /// <summary>Columns of the micro-tile and of a thread tile.</summary>
+    public static readonly int NR = NV * Width, NC = 16 * Width;
+
+    /// <summary>
+    /// Steps of k per packed B panel: KB·NR floats stay within 32 KiB, so a panel shares the L1 cache with A's rows.
+    /// Only a blocking of the loop: the slices of k (<see cref="KC"/>) and so the bits do not depend on it.
+    /// </summary>
+    public static readonly int KB = Math.Min(KC, 8192 / NR);
 
     /// <summary>Work items a product should offer before it is split along k (a constant, not the thread count).</summary>
     public const int ParallelTarget = 8;
@@ -105,9 +114,9 @@ internal static unsafe partial class SimdGemm
         fixed (int* koffA = s.KOffA, koffB = s.KOffB, noffB = s.NOffB, packedOff = PackedOffsets)
         {
             if (kBeg >= kEnd) new Span<float>(acc, MC * NC).Clear(); // K = 0: the product is 0
-            for (int k0 = kBeg; k0 < kEnd; k0 += KC)
+            for (int k0 = kBeg; k0 < kEnd; k0 += KB)
             {
-                int kc = Math.Min(KC, kEnd - k0);
+                int kc = Math.Min(KB, kEnd - k0);
                 ReductionOffsets(p, k0, kc, koffA, koffB);
                 // A's full row panels are read in place when the block's k is contiguous in A's rows; the others are
                 // packed as MR-row panels, k-major, zero rows past M.
@@ -180,7 +189,7 @@ internal static unsafe partial class SimdGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first)
     {
-        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        if (Width == 16) SimdMicroKernel4<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else SimdMicroKernel<V128, Vector128<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
     }

@@ -13,7 +13,7 @@ internal static unsafe partial class SimdGemm
 {
     /// <summary>
     /// Packs B's columns j0..j0+NR of the tile (zero past <paramref name="nLen"/>) for kc steps, k-major: row by row,
-    /// so each step reads B's row k where it lies (two vectors when the panel's columns are contiguous in B).
+    /// so each step reads B's row k where it lies (NV vectors when the panel's columns are contiguous in B).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, float* bp)
@@ -40,12 +40,22 @@ internal static unsafe partial class SimdGemm
     static void CopyRows<TS, TV>(float* src, int* koffB, int kc, float* dst) where TS : struct, ISimdVector<TV> where TV : struct
     {
         int w = TS.Width;
-        for (int k = 0; k < kc; k++, dst += 2 * w)
-        {
-            float* row = src + koffB[k];
-            TS.Store(dst, TS.Load(row));
-            TS.Store(dst + w, TS.Load(row + w));
-        }
+        if (NV == 4)
+            for (int k = 0; k < kc; k++, dst += 4 * w)
+            {
+                float* row = src + koffB[k];
+                TS.Store(dst, TS.Load(row));
+                TS.Store(dst + w, TS.Load(row + w));
+                TS.Store(dst + 2 * w, TS.Load(row + 2 * w));
+                TS.Store(dst + 3 * w, TS.Load(row + 3 * w));
+            }
+        else
+            for (int k = 0; k < kc; k++, dst += 2 * w)
+            {
+                float* row = src + koffB[k];
+                TS.Store(dst, TS.Load(row));
+                TS.Store(dst + w, TS.Load(row + w));
+            }
     }
 
     /// <summary>True when the tile's columns are adjacent in C (the vector epilogue's condition).</summary>
