@@ -20,8 +20,12 @@ namespace GpuCnn.Devices;
 /// </summary>
 internal static unsafe partial class SimdGemm
 {
-    /// <summary>Rows of the micro-tile, reduction block, rows per thread tile.</summary>
-    public const int MR = 6, KC = 256, MC = 16 * MR;
+    /// <summary>
+    /// Rows of the micro-tile, the unit of k's slices, rows per thread tile (a packed B panel serves MC/MR row
+    /// panels, which amortises its packing).
+    /// </summary>
+    public const int MR = 6, KC = 256, MC = 32 * MR;
+
 
     /// <summary>Floats per vector: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON).</summary>
     public static readonly int Width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
@@ -37,6 +41,10 @@ internal static unsafe partial class SimdGemm
     /// Only a blocking of the loop: the slices of k (<see cref="KC"/>) and so the bits do not depend on it.
     /// </summary>
     public static readonly int KB = Math.Min(KC, 8192 / NR);
+
+    /// <summary>The grid that fixes the slices of k: 96×(16·Width) tiles, whatever the tiles' geometry.</summary>
+    const int SliceRows = 96;
+    static readonly int SliceCols = 16 * Width;
 
     /// <summary>Work items a product should offer before it is split along k (a constant, not the thread count).</summary>
     public const int ParallelTarget = 8;
@@ -85,8 +93,11 @@ internal static unsafe partial class SimdGemm
         job.TilesM = (p.M + MC - 1) / MC;
         job.TilesN = (p.N + NC - 1) / NC;
         job.Tiles = p.G * job.TilesM * job.TilesN;
+        // The slices of k depend on the shape alone, through the tile count of a fixed 96×(16·Width) grid (the first
+        // version's tiles), so that tuning the tiles never changes the bits.
         int blocks = Math.Max(1, (p.K + KC - 1) / KC);
-        int slices = job.Tiles >= ParallelTarget || blocks < 2 ? 1 : Math.Min(blocks, (ParallelTarget + job.Tiles - 1) / job.Tiles);
+        int sliceTiles = p.G * ((p.M + SliceRows - 1) / SliceRows) * ((p.N + SliceCols - 1) / SliceCols);
+        int slices = sliceTiles >= ParallelTarget || blocks < 2 ? 1 : Math.Min(blocks, (ParallelTarget + sliceTiles - 1) / sliceTiles);
         job.KPerSlice = (blocks + slices - 1) / slices * KC;
         job.Slices = Math.Max(1, (p.K + job.KPerSlice - 1) / job.KPerSlice);
         long partial = (long)job.Slices * job.Tiles * MC * NC;
@@ -237,17 +248,24 @@ internal static unsafe partial class SimdGemm
         ref readonly var p = ref job.P;
         float* bias = (float*)job.Bias;
         var act = p.Activation;
-        if (VectorActivation(p) && Adjacent(noffC, nLen))
+        if (VectorActivation(p))
         {
-            for (int i = 0; i < mLen; i++)
+            // Runs of columns adjacent in C (a whole tile of a dense C, or each image's part of a segmented one), each
+            // in vectors; the same operations per output as the scalar loop below.
+            for (int j = 0; j < nLen;)
             {
-                int m = m0 + i;
-                float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[0];
-                float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
-                float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 : null;
-                if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
-                else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
-                else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                int run = Run(noffC, j, nLen);
+                for (int i = 0; i < mLen; i++)
+                {
+                    int m = m0 + i;
+                    float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[j];
+                    float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
+                    float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 + j : null;
+                    if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                    else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                    else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                }
+                j += run;
             }
             return;
         }

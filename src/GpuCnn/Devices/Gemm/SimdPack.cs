@@ -28,6 +28,23 @@ internal static unsafe partial class SimdGemm
             return;
         }
         int live = Math.Min(nr, nLen - j0);
+        if (Run(noffB, j0, j0 + live) >= Math.Min(live, 4))
+        {
+            // Columns in runs adjacent in B (each image's part of the panel, or the live columns of a last panel):
+            // each run copied row by row in vectors, the columns past the live ones zero.
+            for (int j = j0; j < j0 + live;)
+            {
+                int run = Run(noffB, j, j0 + live);
+                float* src = b + noffB[j], dst = bp + (j - j0);
+                if (Width == 16) CopyRun<V512, Vector512<float>>(src, koffB, kc, dst, nr, run);
+                else if (Width == 8) CopyRun<V256, Vector256<float>>(src, koffB, kc, dst, nr, run);
+                else CopyRun<V128, Vector128<float>>(src, koffB, kc, dst, nr, run);
+                j += run;
+            }
+            if (live < nr)
+                for (int k = 0; k < kc; k++) new Span<float>(bp + k * nr + live, nr - live).Clear();
+            return;
+        }
         for (int k = 0; k < kc; k++)
         {
             float* row = b + koffB[k], dst = bp + k * nr;
@@ -58,12 +75,31 @@ internal static unsafe partial class SimdGemm
             }
     }
 
-    /// <summary>True when the tile's columns are adjacent in C (the vector epilogue's condition).</summary>
-    static bool Adjacent(int[] noffC, int nLen)
+    /// <summary>Copies <paramref name="len"/> adjacent columns of kc rows of B into a packed panel (rows ld apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRun<TS, TV>(float* src, int* koffB, int kc, float* dst, int ld, int len) where TS : struct, ISimdVector<TV> where TV : struct
     {
-        for (int j = 1; j < nLen; j++)
-            if (noffC[j] != noffC[0] + j) return false;
-        return true;
+        int w = TS.Width;
+        for (int k = 0; k < kc; k++, dst += ld)
+        {
+            float* row = src + koffB[k];
+            int t = 0;
+            for (; t + w <= len; t += w) TS.Store(dst + t, TS.Load(row + t));
+            for (; t < len; t++) dst[t] = row[t];
+        }
+    }
+
+    /// <summary>How many of the columns from <paramref name="j"/> (before <paramref name="end"/>) are adjacent to it in memory.</summary>
+    static int Run(int* offs, int j, int end)
+    {
+        int r = 1;
+        while (j + r < end && offs[j + r] == offs[j] + r) r++;
+        return r;
+    }
+
+    static int Run(int[] offs, int j, int end)
+    {
+        fixed (int* o = offs) return Run(o, j, end);
     }
 
     /// <summary>
