@@ -150,6 +150,8 @@ internal static unsafe partial class SimdGemm
                 for (int np = 0; np < nPanels; np++)
                 {
                     int j0 = np * nr;
+                    // A last panel with at most half the columns takes the two-vector kernel (NV = 4).
+                    bool narrow = NV == 4 && nLen - j0 <= nr / 2;
                     float* panel;
                     int* offs;
                     // Contiguous columns under few row panels are read in place; a panel that many row panels reuse is
@@ -162,7 +164,7 @@ internal static unsafe partial class SimdGemm
                     }
                     else
                     {
-                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, bp);
+                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, narrow ? nr / 2 : nr, bp);
                         panel = bp;
                         offs = packedOff;
                     }
@@ -170,8 +172,8 @@ internal static unsafe partial class SimdGemm
                     {
                         int mRow = m0 + mp * MR;
                         if (aInPlace && mRow + MR <= p.M)
-                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
-                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg, narrow);
+                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg, narrow);
                     }
                 }
             }
@@ -198,9 +200,10 @@ internal static unsafe partial class SimdGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first)
+    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first, bool narrow)
     {
-        if (Width == 16) SimdMicroKernel4<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        if (Width == 16 && narrow) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else if (Width == 16) SimdMicroKernel4<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else SimdMicroKernel<V128, Vector128<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
     }

@@ -12,11 +12,12 @@ namespace GpuCnn.Devices;
 internal static unsafe partial class SimdGemm
 {
     /// <summary>
-    /// Packs B's columns j0..j0+NR of the tile (zero past <paramref name="nLen"/>) for kc steps, k-major: row by row,
-    /// so each step reads B's row k where it lies (NV vectors when the panel's columns are contiguous in B).
+    /// Packs B's columns j0..j0+<paramref name="width"/> of the tile for kc steps, k-major, in rows NR apart: row by row,
+    /// so each step reads B's row k where it lies (NV vectors when the panel's columns are contiguous in B); columns
+    /// past <paramref name="nLen"/> are zero, or copies of a live column that no output reads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, float* bp)
+    static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, int width, float* bp)
     {
         int nr = NR;
         if (contiguous)
@@ -41,15 +42,20 @@ internal static unsafe partial class SimdGemm
                 else CopyRun<V128, Vector128<float>>(src, koffB, kc, dst, nr, run);
                 j += run;
             }
-            if (live < nr)
-                for (int k = 0; k < kc; k++) new Span<float>(bp + k * nr + live, nr - live).Clear();
+            if (live < width)
+                for (int k = 0; k < kc; k++) new Span<float>(bp + k * nr + live, width - live).Clear();
+            return;
+        }
+        if (CanTranspose(koffB, kc))
+        {
+            PackTransposed(b, koffB, noffB, j0, live, width, kc, bp);
             return;
         }
         for (int k = 0; k < kc; k++)
         {
             float* row = b + koffB[k], dst = bp + k * nr;
             for (int j = 0; j < live; j++) dst[j] = row[noffB[j0 + j]];
-            for (int j = live; j < nr; j++) dst[j] = 0f;
+            for (int j = live; j < width; j++) dst[j] = 0f;
         }
     }
 
