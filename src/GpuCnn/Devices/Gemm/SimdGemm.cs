@@ -20,14 +20,31 @@ namespace GpuCnn.Devices;
 /// </summary>
 internal static unsafe partial class SimdGemm
 {
-    /// <summary>Rows of the micro-tile, reduction block, rows per thread tile.</summary>
-    public const int MR = 6, KC = 256, MC = 16 * MR;
+    /// <summary>
+    /// Rows of the micro-tile, the unit of k's slices, rows per thread tile (a packed B panel serves MC/MR row
+    /// panels, which amortises its packing).
+    /// </summary>
+    public const int MR = 6, KC = 256, MC = 32 * MR;
+
 
     /// <summary>Floats per vector: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON).</summary>
     public static readonly int Width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
 
-    /// <summary>Columns of the micro-tile (two vectors) and of a thread tile.</summary>
-    public static readonly int NR = 2 * Width, NC = 8 * NR;
+    /// <summary>Vectors per micro-tile row: four with AVX-512's 32 registers (24 accumulators), else two (12).</summary>
+    public static readonly int NV = Width == 16 ? 4 : 2;
+
+    /// <summary>Columns of the micro-tile and of a thread tile.</summary>
+    public static readonly int NR = NV * Width, NC = 16 * Width;
+
+    /// <summary>
+    /// Steps of k per packed B panel: KB·NR floats stay within 32 KiB, so a panel shares the L1 cache with A's rows.
+    /// Only a blocking of the loop: the slices of k (<see cref="KC"/>) and so the bits do not depend on it.
+    /// </summary>
+    public static readonly int KB = Math.Min(KC, 8192 / NR);
+
+    /// <summary>The grid that fixes the slices of k: 96×(16·Width) tiles, whatever the tiles' geometry.</summary>
+    const int SliceRows = 96;
+    static readonly int SliceCols = 16 * Width;
 
     /// <summary>Work items a product should offer before it is split along k (a constant, not the thread count).</summary>
     public const int ParallelTarget = 8;
@@ -76,8 +93,11 @@ internal static unsafe partial class SimdGemm
         job.TilesM = (p.M + MC - 1) / MC;
         job.TilesN = (p.N + NC - 1) / NC;
         job.Tiles = p.G * job.TilesM * job.TilesN;
+        // The slices of k depend on the shape alone, through the tile count of a fixed 96×(16·Width) grid (the first
+        // version's tiles), so that tuning the tiles never changes the bits.
         int blocks = Math.Max(1, (p.K + KC - 1) / KC);
-        int slices = job.Tiles >= ParallelTarget || blocks < 2 ? 1 : Math.Min(blocks, (ParallelTarget + job.Tiles - 1) / job.Tiles);
+        int sliceTiles = p.G * ((p.M + SliceRows - 1) / SliceRows) * ((p.N + SliceCols - 1) / SliceCols);
+        int slices = sliceTiles >= ParallelTarget || blocks < 2 ? 1 : Math.Min(blocks, (ParallelTarget + sliceTiles - 1) / sliceTiles);
         job.KPerSlice = (blocks + slices - 1) / slices * KC;
         job.Slices = Math.Max(1, (p.K + job.KPerSlice - 1) / job.KPerSlice);
         long partial = (long)job.Slices * job.Tiles * MC * NC;
@@ -105,9 +125,9 @@ internal static unsafe partial class SimdGemm
         fixed (int* koffA = s.KOffA, koffB = s.KOffB, noffB = s.NOffB, packedOff = PackedOffsets)
         {
             if (kBeg >= kEnd) new Span<float>(acc, MC * NC).Clear(); // K = 0: the product is 0
-            for (int k0 = kBeg; k0 < kEnd; k0 += KC)
+            for (int k0 = kBeg; k0 < kEnd; k0 += KB)
             {
-                int kc = Math.Min(KC, kEnd - k0);
+                int kc = Math.Min(KB, kEnd - k0);
                 ReductionOffsets(p, k0, kc, koffA, koffB);
                 // A's full row panels are read in place when the block's k is contiguous in A's rows; the others are
                 // packed as MR-row panels, k-major, zero rows past M.
@@ -130,6 +150,8 @@ internal static unsafe partial class SimdGemm
                 for (int np = 0; np < nPanels; np++)
                 {
                     int j0 = np * nr;
+                    // A last panel with at most half the columns takes the two-vector kernel (NV = 4).
+                    bool narrow = NV == 4 && nLen - j0 <= nr / 2;
                     float* panel;
                     int* offs;
                     // Contiguous columns under few row panels are read in place; a panel that many row panels reuse is
@@ -142,7 +164,7 @@ internal static unsafe partial class SimdGemm
                     }
                     else
                     {
-                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, bp);
+                        PackB(b, koffB, noffB, j0, nLen, kc, contiguous, narrow ? nr / 2 : nr, bp);
                         panel = bp;
                         offs = packedOff;
                     }
@@ -150,8 +172,8 @@ internal static unsafe partial class SimdGemm
                     {
                         int mRow = m0 + mp * MR;
                         if (aInPlace && mRow + MR <= p.M)
-                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
-                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg);
+                            Micro(a + (long)mRow * p.AStepM + koffA[0], (nint)p.AStepM, 1, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg, narrow);
+                        else Micro(ap + mp * MR * kc, 1, MR, panel, offs, kc, acc + mp * MR * NC + j0, NC, k0 == kBeg, narrow);
                     }
                 }
             }
@@ -178,9 +200,10 @@ internal static unsafe partial class SimdGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first)
+    static void Micro(float* a, nint aStepR, nint aStepK, float* b, int* offs, int kc, float* acc, int ld, bool first, bool narrow)
     {
-        if (Width == 16) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        if (Width == 16 && narrow) SimdMicroKernel<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
+        else if (Width == 16) SimdMicroKernel4<V512, Vector512<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else if (Width == 8) SimdMicroKernel<V256, Vector256<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
         else SimdMicroKernel<V128, Vector128<float>>.Run(a, aStepR, aStepK, b, offs, kc, acc, ld, first);
     }
@@ -200,24 +223,31 @@ internal static unsafe partial class SimdGemm
     static void ColumnOffsets(Job job, int n0, int nLen, int[] inB, int[] inC)
     {
         ref readonly var p = ref job.P;
-        int seg = n0 / job.NSeg, r = n0 - seg * job.NSeg;
-        for (int j = 0; j < nLen; j++)
-        {
-            inB[j] = seg * p.BSegN + r * p.BStepN;
-            inC[j] = seg * p.CSegN + r;
-            if (++r == job.NSeg) { r = 0; seg++; }
-        }
+        int seg = n0 / job.NSeg, r = n0 - seg * job.NSeg, step = p.BStepN;
+        fixed (int* b = inB, c = inC)
+            for (int j = 0; j < nLen; r = 0, seg++) // a segment's columns at a time
+            {
+                int len = Math.Min(nLen - j, job.NSeg - r), atB = seg * p.BSegN + r * step, atC = seg * p.CSegN + r;
+                for (int t = 0; t < len; t++, j++)
+                {
+                    b[j] = atB + t * step;
+                    c[j] = atC + t;
+                }
+            }
     }
 
     /// <summary>Offsets of reduction steps k0.. in A and in B: k = s·KSeg + r is at s·ASegK + r·AStepK and s·BSegK + r·BStepK.</summary>
     static void ReductionOffsets(in BlockedGemmParams p, int k0, int kc, int* inA, int* inB)
     {
-        int seg = k0 / p.KSeg, r = k0 - seg * p.KSeg;
-        for (int k = 0; k < kc; k++)
+        int seg = k0 / p.KSeg, r = k0 - seg * p.KSeg, stepA = p.AStepK, stepB = p.BStepK;
+        for (int k = 0; k < kc; r = 0, seg++) // a segment's steps at a time
         {
-            inA[k] = seg * p.ASegK + r * p.AStepK;
-            inB[k] = seg * p.BSegK + r * p.BStepK;
-            if (++r == p.KSeg) { r = 0; seg++; }
+            int len = Math.Min(kc - k, p.KSeg - r), atA = seg * p.ASegK + r * stepA, atB = seg * p.BSegK + r * stepB;
+            for (int t = 0; t < len; t++, k++)
+            {
+                inA[k] = atA + t * stepA;
+                inB[k] = atB + t * stepB;
+            }
         }
     }
 
@@ -228,17 +258,24 @@ internal static unsafe partial class SimdGemm
         ref readonly var p = ref job.P;
         float* bias = (float*)job.Bias;
         var act = p.Activation;
-        if (VectorActivation(p) && Adjacent(noffC, nLen))
+        if (VectorActivation(p))
         {
-            for (int i = 0; i < mLen; i++)
+            // Runs of columns adjacent in C (a whole tile of a dense C, or each image's part of a segmented one), each
+            // in vectors; the same operations per output as the scalar loop below.
+            for (int j = 0; j < nLen;)
             {
-                int m = m0 + i;
-                float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[0];
-                float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
-                float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 : null;
-                if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
-                else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
-                else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC, dst, colBias, rowBias, nLen);
+                int run = Run(noffC, j, nLen);
+                for (int i = 0; i < mLen; i++)
+                {
+                    int m = m0 + i;
+                    float* dst = (float*)job.C + (long)g * p.CStrideG + (long)m * p.CStepM + noffC[j];
+                    float rowBias = p.BiasMode == BiasMode.PerRow ? bias[g * p.M + m] : 0f;
+                    float* colBias = p.BiasMode == BiasMode.PerColumn ? bias + n0 + j : null;
+                    if (Width == 16) RowEpilogue<V512, Vector512<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                    else if (Width == 8) RowEpilogue<V256, Vector256<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                    else RowEpilogue<V128, Vector128<float>>(p, acc + i * NC + j, dst, colBias, rowBias, run);
+                }
+                j += run;
             }
             return;
         }

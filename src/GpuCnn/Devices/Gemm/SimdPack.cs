@@ -12,11 +12,12 @@ namespace GpuCnn.Devices;
 internal static unsafe partial class SimdGemm
 {
     /// <summary>
-    /// Packs B's columns j0..j0+NR of the tile (zero past <paramref name="nLen"/>) for kc steps, k-major: row by row,
-    /// so each step reads B's row k where it lies (two vectors when the panel's columns are contiguous in B).
+    /// Packs B's columns j0..j0+<paramref name="width"/> of the tile for kc steps, k-major, in rows NR apart: row by row,
+    /// so each step reads B's row k where it lies (NV vectors when the panel's columns are contiguous in B); columns
+    /// past <paramref name="nLen"/> are zero, or copies of a live column that no output reads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, float* bp)
+    static void PackB(float* b, int* koffB, int* noffB, int j0, int nLen, int kc, bool contiguous, int width, float* bp)
     {
         int nr = NR;
         if (contiguous)
@@ -28,11 +29,33 @@ internal static unsafe partial class SimdGemm
             return;
         }
         int live = Math.Min(nr, nLen - j0);
+        if (Run(noffB, j0, j0 + live) >= Math.Min(live, 4))
+        {
+            // Columns in runs adjacent in B (each image's part of the panel, or the live columns of a last panel):
+            // each run copied row by row in vectors, the columns past the live ones zero.
+            for (int j = j0; j < j0 + live;)
+            {
+                int run = Run(noffB, j, j0 + live);
+                float* src = b + noffB[j], dst = bp + (j - j0);
+                if (Width == 16) CopyRun<V512, Vector512<float>>(src, koffB, kc, dst, nr, run);
+                else if (Width == 8) CopyRun<V256, Vector256<float>>(src, koffB, kc, dst, nr, run);
+                else CopyRun<V128, Vector128<float>>(src, koffB, kc, dst, nr, run);
+                j += run;
+            }
+            if (live < width)
+                for (int k = 0; k < kc; k++) new Span<float>(bp + k * nr + live, width - live).Clear();
+            return;
+        }
+        if (CanTranspose(koffB, kc))
+        {
+            PackTransposed(b, koffB, noffB, j0, live, width, kc, bp);
+            return;
+        }
         for (int k = 0; k < kc; k++)
         {
             float* row = b + koffB[k], dst = bp + k * nr;
             for (int j = 0; j < live; j++) dst[j] = row[noffB[j0 + j]];
-            for (int j = live; j < nr; j++) dst[j] = 0f;
+            for (int j = live; j < width; j++) dst[j] = 0f;
         }
     }
 
@@ -40,20 +63,49 @@ internal static unsafe partial class SimdGemm
     static void CopyRows<TS, TV>(float* src, int* koffB, int kc, float* dst) where TS : struct, ISimdVector<TV> where TV : struct
     {
         int w = TS.Width;
-        for (int k = 0; k < kc; k++, dst += 2 * w)
+        if (NV == 4)
+            for (int k = 0; k < kc; k++, dst += 4 * w)
+            {
+                float* row = src + koffB[k];
+                TS.Store(dst, TS.Load(row));
+                TS.Store(dst + w, TS.Load(row + w));
+                TS.Store(dst + 2 * w, TS.Load(row + 2 * w));
+                TS.Store(dst + 3 * w, TS.Load(row + 3 * w));
+            }
+        else
+            for (int k = 0; k < kc; k++, dst += 2 * w)
+            {
+                float* row = src + koffB[k];
+                TS.Store(dst, TS.Load(row));
+                TS.Store(dst + w, TS.Load(row + w));
+            }
+    }
+
+    /// <summary>Copies <paramref name="len"/> adjacent columns of kc rows of B into a packed panel (rows ld apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRun<TS, TV>(float* src, int* koffB, int kc, float* dst, int ld, int len) where TS : struct, ISimdVector<TV> where TV : struct
+    {
+        int w = TS.Width;
+        for (int k = 0; k < kc; k++, dst += ld)
         {
             float* row = src + koffB[k];
-            TS.Store(dst, TS.Load(row));
-            TS.Store(dst + w, TS.Load(row + w));
+            int t = 0;
+            for (; t + w <= len; t += w) TS.Store(dst + t, TS.Load(row + t));
+            for (; t < len; t++) dst[t] = row[t];
         }
     }
 
-    /// <summary>True when the tile's columns are adjacent in C (the vector epilogue's condition).</summary>
-    static bool Adjacent(int[] noffC, int nLen)
+    /// <summary>How many of the columns from <paramref name="j"/> (before <paramref name="end"/>) are adjacent to it in memory.</summary>
+    static int Run(int* offs, int j, int end)
     {
-        for (int j = 1; j < nLen; j++)
-            if (noffC[j] != noffC[0] + j) return false;
-        return true;
+        int r = 1;
+        while (j + r < end && offs[j + r] == offs[j] + r) r++;
+        return r;
+    }
+
+    static int Run(int[] offs, int j, int end)
+    {
+        fixed (int* o = offs) return Run(o, j, end);
     }
 
     /// <summary>
