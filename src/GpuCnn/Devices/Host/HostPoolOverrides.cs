@@ -38,6 +38,16 @@ internal static unsafe class HostPoolWindow
     /// <summary>The plane index of the window's winner (the first cell that <typeparamref name="TSel"/> prefers), or −1.</summary>
     public static int Winner<TSel>(TSel sel, float* plane, in PoolParams p, int oy, int ox) where TSel : struct, IPoolSelect
     {
+        if (p.KH == 2 && p.KW == 2 && p.SH == 2 && p.SW == 2 && p.PH == 0 && p.PW == 0 && 2 * oy + 1 < p.H && 2 * ox + 1 < p.W)
+        {
+            // The common 2×2 stride-2 window, wholly inside: its four cells in the same order, unrolled.
+            int i = 2 * (oy * p.W + ox), w = i;
+            float v = plane[i];
+            if (sel.Better(plane[i + 1], v)) { w = i + 1; v = plane[w]; }
+            if (sel.Better(plane[i + p.W], v)) { w = i + p.W; v = plane[w]; }
+            if (sel.Better(plane[i + p.W + 1], v)) w = i + p.W + 1;
+            return w;
+        }
         Cells(p, oy, ox, out int y0, out int y1, out int x0, out int x1);
         int best = -1;
         float bestV = 0f;
