@@ -7,7 +7,7 @@ namespace GpuCnn.Devices;
 /// <summary>
 /// Host overrides of the convolution kernels the blocked and SIMD families launch on the CPU accelerator: the im2col
 /// lowering (<see cref="LoweringKernels.Im2ColRows"/>) and its adjoint (<see cref="LoweringKernels.Col2Im"/>); the
-/// bias gradient's is in <see cref="HostBiasOverrides"/>. The ILGPU bodies pay for every view access on the host; these
+/// bias gradient's is in <see cref="Host.HostBiasOverrides"/>. The ILGPU bodies pay for every view access on the host; these
 /// walk rows through pointers. Copies are exact, and every sum adds the same terms in the same order as its body.
 /// </summary>
 internal sealed class HostLoweringOverrides : IHostOverrideSet
