@@ -67,7 +67,7 @@ internal static unsafe partial class SimdGemm
     {
         public BlockedGemmParams P;
         public nint A, B, Bias, C;
-        public int NSeg, TilesM, TilesN, Tiles, Slices, KPerSlice;
+        public int NSeg, Rows, TilesM, TilesN, Tiles, Slices, KPerSlice;
         public bool Reducing;
         public float[] Partial = Array.Empty<float>(); // Slices > 1: each slice's accumulators per tile, MC×NC each
 
@@ -90,7 +90,10 @@ internal static unsafe partial class SimdGemm
         if (p.KSeg <= 0 || p.ByNSeg.D <= 0) throw new ArgumentException("SIMD GEMM parameters must come from BlockedGemmParams.Prepare", nameof(p));
         var job = callerJob ??= new Job();
         (job.P, job.A, job.B, job.Bias, job.C, job.NSeg, job.Reducing) = (p, (nint)a, (nint)b, (nint)bias, (nint)c, p.ByNSeg.D, false);
-        job.TilesM = (p.M + MC - 1) / MC;
+        // Tiles of MC rows, or half that where a product would otherwise offer fewer than two tiles a thread.
+        int pool = Math.Min(threads, HostPool.Threads);
+        job.Rows = (long)p.G * ((p.M + MC - 1) / MC) * ((p.N + NC - 1) / NC) >= 2 * pool ? MC : MC / 2;
+        job.TilesM = (p.M + job.Rows - 1) / job.Rows;
         job.TilesN = (p.N + NC - 1) / NC;
         job.Tiles = p.G * job.TilesM * job.TilesN;
         // The slices of k depend on the shape alone, through the tile count of a fixed 96×(16·Width) grid (the first
@@ -135,6 +138,11 @@ internal static unsafe partial class SimdGemm
                 for (int mp = 0; mp < mPanels; mp++)
                 {
                     if (aInPlace && m0 + mp * MR + MR <= p.M) continue;
+                    if (p.AStepM == 1 && m0 + mp * MR + MR <= p.M) // Aᵀ (Wᵀ of a data gradient): a panel's rows are adjacent
+                    {
+                        PackAdjacentRows(a + m0 + mp * MR, koffA, kc, ap + mp * MR * kc);
+                        continue;
+                    }
                     for (int r = 0; r < MR; r++)
                     {
                         int m = m0 + mp * MR + r;
@@ -213,42 +221,10 @@ internal static unsafe partial class SimdGemm
         int perG = job.TilesM * job.TilesN;
         g = tile / perG;
         int r = tile - g * perG, tm = r / job.TilesN, tn = r - tm * job.TilesN;
-        m0 = tm * MC;
-        mLen = Math.Min(MC, job.P.M - m0);
+        m0 = tm * job.Rows;
+        mLen = Math.Min(job.Rows, job.P.M - m0);
         n0 = tn * NC;
         nLen = Math.Min(NC, job.P.N - n0);
-    }
-
-    /// <summary>Offsets of columns n0.. in B and in C: column n = s·NSeg + r is at s·BSegN + r·BStepN and s·CSegN + r.</summary>
-    static void ColumnOffsets(Job job, int n0, int nLen, int[] inB, int[] inC)
-    {
-        ref readonly var p = ref job.P;
-        int seg = n0 / job.NSeg, r = n0 - seg * job.NSeg, step = p.BStepN;
-        fixed (int* b = inB, c = inC)
-            for (int j = 0; j < nLen; r = 0, seg++) // a segment's columns at a time
-            {
-                int len = Math.Min(nLen - j, job.NSeg - r), atB = seg * p.BSegN + r * step, atC = seg * p.CSegN + r;
-                for (int t = 0; t < len; t++, j++)
-                {
-                    b[j] = atB + t * step;
-                    c[j] = atC + t;
-                }
-            }
-    }
-
-    /// <summary>Offsets of reduction steps k0.. in A and in B: k = s·KSeg + r is at s·ASegK + r·AStepK and s·BSegK + r·BStepK.</summary>
-    static void ReductionOffsets(in BlockedGemmParams p, int k0, int kc, int* inA, int* inB)
-    {
-        int seg = k0 / p.KSeg, r = k0 - seg * p.KSeg, stepA = p.AStepK, stepB = p.BStepK;
-        for (int k = 0; k < kc; r = 0, seg++) // a segment's steps at a time
-        {
-            int len = Math.Min(kc - k, p.KSeg - r), atA = seg * p.ASegK + r * stepA, atB = seg * p.BSegK + r * stepB;
-            for (int t = 0; t < len; t++, k++)
-            {
-                inA[k] = atA + t * stepA;
-                inB[k] = atB + t * stepB;
-            }
-        }
     }
 
     /// <summary>C = act(α·acc + bias + β·C) for the tile's outputs, in the blocked kernel's order of operations.</summary>
