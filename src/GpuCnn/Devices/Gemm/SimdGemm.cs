@@ -9,14 +9,15 @@ namespace GpuCnn.Devices;
 /// Host SGEMM over host memory with the strided addressing of <see cref="BlockedGemmParams"/> (dense matrices, their
 /// transposes, images as segments of n or k): C[g] = act(α·A[g]·B[g] + bias + β·C[g]). BLIS-style: C is cut into
 /// <see cref="MC"/>×<see cref="NC"/> tiles (the units the threads share), the reduction into blocks of
-/// <see cref="KC"/>; each block packs A into <see cref="MR"/>-row panels and B into <see cref="NR"/>-column panels
-/// (a panel already contiguous in B is read in place), and <see cref="SimdMicroKernel{TS,TV}"/> multiplies them into
-/// the tile's accumulator buffer. The epilogue (α, bias, β, activation) runs once per output, in the blocked
-/// kernel's order.
+/// <see cref="KB"/>; each block packs A into <see cref="MR"/>-row panels and B into <see cref="NR"/>-column panels
+/// (a panel already contiguous in B is read in place), and <see cref="SimdMicroKernel4{TS,TV}"/> (AVX-512) or
+/// <see cref="SimdMicroKernel{TS,TV}"/> multiplies them into the tile's accumulator buffer. The epilogue (α, bias,
+/// β, activation) runs once per output, in the blocked kernel's order.
 /// <para>Deterministic: each output is one chain of multiply-adds over k in order (the accumulators are stored and
-/// reloaded exactly between blocks). Only a product with fewer tiles than <see cref="ParallelTarget"/> and a long
-/// reduction is split along k, into slices fixed by its shape, summed in slice order; so the bits never depend on
-/// the thread count.</para>
+/// reloaded exactly between blocks), so neither the tiles nor the kernels change a bit. Only a product with fewer
+/// tiles of a fixed grid than <see cref="ParallelTarget"/> and a long reduction is split along k, into slices of
+/// whole <see cref="KC"/> blocks fixed by its shape, summed in slice order; so the bits never depend on the thread
+/// count.</para>
 /// </summary>
 internal static unsafe partial class SimdGemm
 {
@@ -25,7 +26,6 @@ internal static unsafe partial class SimdGemm
     /// panels, which amortises its packing).
     /// </summary>
     public const int MR = 6, KC = 256, MC = 32 * MR;
-
 
     /// <summary>Floats per vector: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON).</summary>
     public static readonly int Width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
