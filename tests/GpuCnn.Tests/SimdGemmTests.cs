@@ -79,13 +79,16 @@ public class SimdGemmTests
         Matches(dev, r, seg, "in-place panels across segments", 9);
     }
 
-    /// <summary>The same bits with 1, 2, 3 and 5 threads, for a product split along k and one cut into many tiles.</summary>
+    /// <summary>
+    /// The same bits with 1, 2, 3 and 5 threads, for a product split along k, one cut into many tiles, and one whose
+    /// tiles are 192 rows high for one thread and 96 for more (split along k too).
+    /// </summary>
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Results_do_not_depend_on_the_thread_count(string backend)
     {
         using var dev = Backends.Private(backend);
         Backends.Simd(backend);
-        foreach (var (m, n, k) in new[] { (16, 150, 5 * SimdGemm.KC + 1), (2 * SimdGemm.MC + 1, 3 * SimdGemm.NC + 1, 70) })
+        foreach (var (m, n, k) in new[] { (16, 150, 5 * SimdGemm.KC + 1), (2 * SimdGemm.MC + 1, 3 * SimdGemm.NC + 1, 70), (SimdGemm.MC + 108, SimdGemm.NC - 56, SimdGemm.KC + 44) })
         {
             var rng = new Random(m + n + k);
             var a = GradCheck.RandomFloats(rng, m * k, 1);

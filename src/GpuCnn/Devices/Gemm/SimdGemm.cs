@@ -9,14 +9,15 @@ namespace GpuCnn.Devices;
 /// Host SGEMM over host memory with the strided addressing of <see cref="BlockedGemmParams"/> (dense matrices, their
 /// transposes, images as segments of n or k): C[g] = act(α·A[g]·B[g] + bias + β·C[g]). BLIS-style: C is cut into
 /// <see cref="MC"/>×<see cref="NC"/> tiles (the units the threads share), the reduction into blocks of
-/// <see cref="KC"/>; each block packs A into <see cref="MR"/>-row panels and B into <see cref="NR"/>-column panels
-/// (a panel already contiguous in B is read in place), and <see cref="SimdMicroKernel{TS,TV}"/> multiplies them into
-/// the tile's accumulator buffer. The epilogue (α, bias, β, activation) runs once per output, in the blocked
-/// kernel's order.
+/// <see cref="KB"/>; each block packs A into <see cref="MR"/>-row panels and B into <see cref="NR"/>-column panels
+/// (a panel already contiguous in B is read in place), and <see cref="SimdMicroKernel4{TS,TV}"/> (AVX-512) or
+/// <see cref="SimdMicroKernel{TS,TV}"/> multiplies them into the tile's accumulator buffer. The epilogue (α, bias,
+/// β, activation) runs once per output, in the blocked kernel's order.
 /// <para>Deterministic: each output is one chain of multiply-adds over k in order (the accumulators are stored and
-/// reloaded exactly between blocks). Only a product with fewer tiles than <see cref="ParallelTarget"/> and a long
-/// reduction is split along k, into slices fixed by its shape, summed in slice order; so the bits never depend on
-/// the thread count.</para>
+/// reloaded exactly between blocks), so neither the tiles nor the kernels change a bit. Only a product with fewer
+/// tiles of a fixed grid than <see cref="ParallelTarget"/> and a long reduction is split along k, into slices of
+/// whole <see cref="KC"/> blocks fixed by its shape, summed in slice order; so the bits never depend on the thread
+/// count.</para>
 /// </summary>
 internal static unsafe partial class SimdGemm
 {
@@ -25,7 +26,6 @@ internal static unsafe partial class SimdGemm
     /// panels, which amortises its packing).
     /// </summary>
     public const int MR = 6, KC = 256, MC = 32 * MR;
-
 
     /// <summary>Floats per vector: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON).</summary>
     public static readonly int Width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
@@ -67,7 +67,7 @@ internal static unsafe partial class SimdGemm
     {
         public BlockedGemmParams P;
         public nint A, B, Bias, C;
-        public int NSeg, TilesM, TilesN, Tiles, Slices, KPerSlice;
+        public int NSeg, Rows, TilesM, TilesN, Tiles, Slices, KPerSlice;
         public bool Reducing;
         public float[] Partial = Array.Empty<float>(); // Slices > 1: each slice's accumulators per tile, MC×NC each
 
@@ -90,7 +90,10 @@ internal static unsafe partial class SimdGemm
         if (p.KSeg <= 0 || p.ByNSeg.D <= 0) throw new ArgumentException("SIMD GEMM parameters must come from BlockedGemmParams.Prepare", nameof(p));
         var job = callerJob ??= new Job();
         (job.P, job.A, job.B, job.Bias, job.C, job.NSeg, job.Reducing) = (p, (nint)a, (nint)b, (nint)bias, (nint)c, p.ByNSeg.D, false);
-        job.TilesM = (p.M + MC - 1) / MC;
+        // Tiles of MC rows, or half that where a product would otherwise offer fewer than two tiles a thread.
+        int pool = Math.Min(threads, HostPool.Threads);
+        job.Rows = (long)p.G * ((p.M + MC - 1) / MC) * ((p.N + NC - 1) / NC) >= 2 * pool ? MC : MC / 2;
+        job.TilesM = (p.M + job.Rows - 1) / job.Rows;
         job.TilesN = (p.N + NC - 1) / NC;
         job.Tiles = p.G * job.TilesM * job.TilesN;
         // The slices of k depend on the shape alone, through the tile count of a fixed 96×(16·Width) grid (the first
@@ -135,6 +138,11 @@ internal static unsafe partial class SimdGemm
                 for (int mp = 0; mp < mPanels; mp++)
                 {
                     if (aInPlace && m0 + mp * MR + MR <= p.M) continue;
+                    if (p.AStepM == 1 && m0 + mp * MR + MR <= p.M) // Aᵀ (Wᵀ of a data gradient): a panel's rows are adjacent
+                    {
+                        PackAdjacentRows(a + m0 + mp * MR, koffA, kc, ap + mp * MR * kc);
+                        continue;
+                    }
                     for (int r = 0; r < MR; r++)
                     {
                         int m = m0 + mp * MR + r;
@@ -213,42 +221,10 @@ internal static unsafe partial class SimdGemm
         int perG = job.TilesM * job.TilesN;
         g = tile / perG;
         int r = tile - g * perG, tm = r / job.TilesN, tn = r - tm * job.TilesN;
-        m0 = tm * MC;
-        mLen = Math.Min(MC, job.P.M - m0);
+        m0 = tm * job.Rows;
+        mLen = Math.Min(job.Rows, job.P.M - m0);
         n0 = tn * NC;
         nLen = Math.Min(NC, job.P.N - n0);
-    }
-
-    /// <summary>Offsets of columns n0.. in B and in C: column n = s·NSeg + r is at s·BSegN + r·BStepN and s·CSegN + r.</summary>
-    static void ColumnOffsets(Job job, int n0, int nLen, int[] inB, int[] inC)
-    {
-        ref readonly var p = ref job.P;
-        int seg = n0 / job.NSeg, r = n0 - seg * job.NSeg, step = p.BStepN;
-        fixed (int* b = inB, c = inC)
-            for (int j = 0; j < nLen; r = 0, seg++) // a segment's columns at a time
-            {
-                int len = Math.Min(nLen - j, job.NSeg - r), atB = seg * p.BSegN + r * step, atC = seg * p.CSegN + r;
-                for (int t = 0; t < len; t++, j++)
-                {
-                    b[j] = atB + t * step;
-                    c[j] = atC + t;
-                }
-            }
-    }
-
-    /// <summary>Offsets of reduction steps k0.. in A and in B: k = s·KSeg + r is at s·ASegK + r·AStepK and s·BSegK + r·BStepK.</summary>
-    static void ReductionOffsets(in BlockedGemmParams p, int k0, int kc, int* inA, int* inB)
-    {
-        int seg = k0 / p.KSeg, r = k0 - seg * p.KSeg, stepA = p.AStepK, stepB = p.BStepK;
-        for (int k = 0; k < kc; r = 0, seg++) // a segment's steps at a time
-        {
-            int len = Math.Min(kc - k, p.KSeg - r), atA = seg * p.ASegK + r * stepA, atB = seg * p.BSegK + r * stepB;
-            for (int t = 0; t < len; t++, k++)
-            {
-                inA[k] = atA + t * stepA;
-                inB[k] = atB + t * stepB;
-            }
-        }
     }
 
     /// <summary>C = act(α·acc + bias + β·C) for the tile's outputs, in the blocked kernel's order of operations.</summary>

@@ -81,6 +81,18 @@ internal static unsafe partial class SimdGemm
             }
     }
 
+    /// <summary>Packs an A row panel whose MR rows are adjacent at each step of k (A's rows one float apart): MR floats a step.</summary>
+    static void PackAdjacentRows(float* a, int* koffA, int kc, float* dst)
+    {
+        for (int k = 0; k < kc; k++, dst += MR)
+        {
+            float* src = a + koffA[k];
+            Vector128.Load(src).Store(dst); // MR = 6: four in a vector, two alone
+            dst[4] = src[4];
+            dst[5] = src[5];
+        }
+    }
+
     /// <summary>Copies <paramref name="len"/> adjacent columns of kc rows of B into a packed panel (rows ld apart).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void CopyRun<TS, TV>(float* src, int* koffB, int kc, float* dst, int ld, int len) where TS : struct, ISimdVector<TV> where TV : struct
