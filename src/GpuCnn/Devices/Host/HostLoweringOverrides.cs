@@ -30,6 +30,7 @@ internal sealed unsafe class HostIm2ColRows : HostOverride<Im2ColArgs>
     protected override HostOverride<Im2ColArgs> Clone() => new HostIm2ColRows();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in Im2ColArgs a)
     {
         var p = a.P;
@@ -89,6 +90,7 @@ internal sealed unsafe class HostCol2Im : HostOverride<Col2ImArgs>
     protected override HostOverride<Col2ImArgs> Clone() => new HostCol2Im();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in Col2ImArgs a)
     {
         var p = a.P;

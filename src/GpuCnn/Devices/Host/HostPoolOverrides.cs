@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuCnn.Kernels.Pool;
 
 namespace GpuCnn.Devices;
@@ -88,6 +89,7 @@ internal static unsafe class HostPoolWindow
     /// [iy0, iy1]; <paramref name="scatter"/> adds every covering window's terms into acc (row iy0 first), then
     /// dx = beta·dx + acc, or acc when beta is 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TScatter>(ref TScatter scatter, in PoolParams p, int start, int end, float* dx, float beta)
         where TScatter : struct, IPoolScatter
     {
@@ -126,6 +128,7 @@ internal sealed unsafe class HostSelectForward<TSel> : HostOverride<SelectForwar
     protected override HostOverride<SelectForwardArgs<TSel>> Clone() => new HostSelectForward<TSel>();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in SelectForwardArgs<TSel> a)
     {
         var p = a.Geometry;
@@ -150,6 +153,8 @@ internal sealed unsafe class HostSelectBackward<TSel> : HostOverride<SelectBackw
         public TSel Op;
         public float* X, Dy;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
         public void Add(in PoolParams p, int plane, int oyLo, int oyHi, int iy0, int iy1, float* acc)
         {
             float* xp = X + (long)plane * p.H * p.W;
@@ -170,6 +175,7 @@ internal sealed unsafe class HostSelectBackward<TSel> : HostOverride<SelectBackw
     protected override HostOverride<SelectBackwardArgs<TSel>> Clone() => new HostSelectBackward<TSel>();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in SelectBackwardArgs<TSel> a)
     {
         var s = new Scatter { Op = a.Op, X = HostMemory.Ptr(a.X), Dy = HostMemory.Ptr(a.Dy) };
@@ -184,6 +190,7 @@ internal sealed unsafe class HostAvgForward : HostOverride<AvgForwardArgs>
     protected override HostOverride<AvgForwardArgs> Clone() => new HostAvgForward();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in AvgForwardArgs a)
     {
         var p = a.Geometry;
@@ -210,6 +217,8 @@ internal sealed unsafe class HostAvgBackward : HostOverride<AvgBackwardArgs>
     {
         public float* Dy;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
         public void Add(in PoolParams p, int plane, int oyLo, int oyHi, int iy0, int iy1, float* acc)
         {
             for (int oy = oyLo; oy <= oyHi; oy++)
@@ -230,6 +239,7 @@ internal sealed unsafe class HostAvgBackward : HostOverride<AvgBackwardArgs>
     protected override HostOverride<AvgBackwardArgs> Clone() => new HostAvgBackward();
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in AvgBackwardArgs a)
     {
         var s = new Scatter { Dy = HostMemory.Ptr(a.Dy) };
