@@ -67,21 +67,31 @@ public static class ModelZoo
     static bool AdamByDefault(string name) =>
         IsAlexNet(name) || name.StartsWith("vgg", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The initialisations <paramref name="name"/> can start from: <c>default</c>, and <c>paper</c> for the AlexNets.</summary>
+    /// <summary>
+    /// The initialisations <paramref name="name"/> can start from, its default first: <c>default</c> (the layers' own,
+    /// PyTorch's U(±1/√fan_in)) for every model; <c>paper</c> for the AlexNets; <c>torchvision</c> for VGG (see
+    /// <see cref="Vgg.Initialization"/>); <c>caffe</c> and <c>kaiming</c> for GoogLeNet (see <see cref="GoogLeNet.Initialization"/>).
+    /// </summary>
     public static IReadOnlyList<string> InitChoices(string name)
     {
         if (!Models.ContainsKey(name)) throw Unknown(name);
-        return IsAlexNet(name) ? ["default", "paper"] : ["default"];
+        if (IsAlexNet(name)) return ["default", "paper"];
+        if (IsVgg(name)) return ["torchvision", "default"];
+        if (IsGoogLeNet(name)) return GoogLeNet.DefaultInitialization == GoogLeNet.Initialization.Caffe ? ["caffe", "kaiming", "default"] : ["kaiming", "caffe", "default"];
+        return ["default"];
     }
 
     /// <summary>
-    /// The initialisation a model starts from when none is named (see <see cref="InitChoices"/>): <c>default</c> for
-    /// every model. The paper's AlexNet initialisation stays at chance on synthetic data with every recipe tried (its
-    /// biases of 1 swamp the image's signal), so it is opt-in (docs/benchmarks.md, issue 12).
+    /// The initialisation a model starts from when none is named (the first of <see cref="InitChoices"/>). The paper's
+    /// AlexNet initialisation stays at chance on synthetic data with every recipe tried (its biases of 1 swamp the
+    /// image's signal), so it is opt-in; VGG and the paper's GoogLeNet, which have no batch norm, stay at chance from
+    /// the layers' default, whose signal shrinks at every layer (docs/benchmarks.md, issue 12).
     /// </summary>
-    public static string DefaultInit(string name) => Models.ContainsKey(name) ? "default" : throw Unknown(name);
+    public static string DefaultInit(string name) => InitChoices(name)[0];
 
     static bool IsAlexNet(string name) => name.StartsWith("alexnet", StringComparison.OrdinalIgnoreCase);
+    static bool IsVgg(string name) => name.StartsWith("vgg", StringComparison.OrdinalIgnoreCase);
+    static bool IsGoogLeNet(string name) => name.Equals("googlenet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Builds a model by name with the initialisation <paramref name="init"/> (one of <see cref="InitChoices"/>; null
@@ -96,6 +106,12 @@ public static class ModelZoo
         if (!choices.Contains(init, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"model '{name}' has no initialisation '{init}'; valid choices: {string.Join(", ", choices)}");
         int k = classes ?? m.DefaultClasses, s = imageSize ?? m.DefaultSize, c = channels ?? m.DefaultChannels;
+        if (IsVgg(name))
+        {
+            var v = init.Equals("default", StringComparison.OrdinalIgnoreCase) ? Vgg.Initialization.Default : Vgg.Initialization.Torchvision;
+            return Vgg.Build(name.ToLowerInvariant(), name.Equals("vgg11", StringComparison.OrdinalIgnoreCase) ? Vgg.Vgg11 : Vgg.Vgg16, k, s, c, v);
+        }
+        if (IsGoogLeNet(name)) return GoogLeNet.Build(k, s, c, Enum.Parse<GoogLeNet.Initialization>(init, ignoreCase: true));
         if (!IsAlexNet(name)) return m.Build(k, s, c);
         var a = init.Equals("paper", StringComparison.OrdinalIgnoreCase) ? AlexNetInit.Paper : AlexNetInit.Default;
         return name.Equals("alexnet", StringComparison.OrdinalIgnoreCase) ? AlexNet.Build(k, s, c, a) : AlexNet.BuildTwoTower(k, s, c, a);
