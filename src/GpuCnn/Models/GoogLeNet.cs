@@ -22,7 +22,11 @@ public static class GoogLeNet
         /// bias 0.
         /// </summary>
         Caffe,
-        /// <summary>Kaiming normal (fan_in, ReLU's gain): N(0, 2/fan_in) for the convolutions, biases 0; the classifier keeps its default.</summary>
+        /// <summary>
+        /// Kaiming normal (fan_in, ReLU's gain): N(0, 2/fan_in) for the convolutions, biases 0; the classifier keeps its
+        /// default. Each convolution keeps the signal's scale, so without batch norm the loss leaves ln(classes) in the
+        /// first steps, where Caffe's and the layers' default stay at chance (docs/benchmarks.md, issue 12).
+        /// </summary>
         Kaiming,
         /// <summary>The layers' own default (PyTorch's for Conv2d and Linear): U(±1/√fan_in), biases 0.</summary>
         Default,
@@ -46,7 +50,7 @@ public static class GoogLeNet
         new GoogLeNetModule(classes, channels, small: imageSize < 64, init).Build(new Shape(channels, imageSize, imageSize), "googlenet");
 
     /// <summary>The initialisation the paper's network starts from when none is named.</summary>
-    public const Initialization DefaultInitialization = Initialization.Caffe;
+    public const Initialization DefaultInitialization = Initialization.Kaiming;
 
     /// <summary>torchvision's <c>googlenet</c> (<see cref="GoogLeNetModule.Torchvision"/>), whose state-dict keys are torchvision's.</summary>
     public static Graph BuildTorchvision(int classes = 1000, int imageSize = 224, int channels = 3) =>

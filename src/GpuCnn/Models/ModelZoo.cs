@@ -41,8 +41,8 @@ public static class ModelZoo
     /// <summary>
     /// A model's default training recipe: the optimiser (or the one asked for) and its learning rate at
     /// <paramref name="batchSize"/>. SGD rates come from <see cref="DefaultLearningRate"/>; Adam and AdamW take 1e-4
-    /// for the AlexNets and VGG and otherwise 1e-3 at batch 64, scaled by the square root of the batch (the usual rule for
-    /// adaptive optimisers).
+    /// for the AlexNets, VGG and GoogLeNet and otherwise 1e-3 at batch 64, scaled by the square root of the batch (the
+    /// usual rule for adaptive optimisers).
     /// </summary>
     /// <exception cref="ArgumentException">Unknown model.</exception>
     public static Recipe DefaultRecipe(string name, int batchSize, string? optimizer = null)
@@ -52,32 +52,32 @@ public static class ModelZoo
         // Any other name keeps the SGD rate; the optimiser factory rejects it with the list of valid ones.
         if (opt.ToLowerInvariant() is not ("adam" or "adamw")) return new Recipe(opt, DefaultLearningRate(name, batchSize));
         // AlexNet: 1e-4 learns at batch 16 and 32 on synthetic data where 3e-4 learns less; VGG: 1e-4 learns where the
-        // scaled 5e-4 diverges at step 6 and dies (docs/benchmarks.md, issue 12).
+        // scaled 5e-4 diverges at step 6 and dies; GoogLeNet: 1e-4 from Kaiming's init (docs/benchmarks.md, issue 12).
         return new Recipe(opt, AdamByDefault(name) ? 1e-4f : 1e-3f * MathF.Sqrt(batchSize / 64f));
     }
 
     /// <summary>The optimiser of a model's default recipe.</summary>
     /// <remarks>
-    /// Adam for the AlexNets and VGG (no batch norm): from their default initialisation SGD at the default rate does
-    /// not move the loss off ln 10 in 48 steps, Adam does (docs/benchmarks.md, issue 12). SGD for the others.
+    /// Adam for the AlexNets, VGG and the paper's GoogLeNet (no batch norm): from their default initialisation SGD at the
+    /// default rate barely moves the loss off ln 10 in 48 steps, Adam does (docs/benchmarks.md, issue 12). SGD for the others.
     /// </remarks>
     public static string DefaultOptimizer(string name) =>
         !Models.ContainsKey(name) ? throw Unknown(name) : AdamByDefault(name) ? "adam" : "sgd";
 
     static bool AdamByDefault(string name) =>
-        IsAlexNet(name) || name.StartsWith("vgg", StringComparison.OrdinalIgnoreCase);
+        IsAlexNet(name) || IsVgg(name) || IsGoogLeNet(name);
 
     /// <summary>
     /// The initialisations <paramref name="name"/> can start from, its default first: <c>default</c> (the layers' own,
     /// PyTorch's U(±1/√fan_in)) for every model; <c>paper</c> for the AlexNets; <c>torchvision</c> for VGG (see
-    /// <see cref="Vgg.Initialization"/>); <c>caffe</c> and <c>kaiming</c> for GoogLeNet (see <see cref="GoogLeNet.Initialization"/>).
+    /// <see cref="Vgg.Initialization"/>); <c>kaiming</c> and <c>caffe</c> for GoogLeNet (see <see cref="GoogLeNet.Initialization"/>).
     /// </summary>
     public static IReadOnlyList<string> InitChoices(string name)
     {
         if (!Models.ContainsKey(name)) throw Unknown(name);
         if (IsAlexNet(name)) return ["default", "paper"];
         if (IsVgg(name)) return ["torchvision", "default"];
-        if (IsGoogLeNet(name)) return GoogLeNet.DefaultInitialization == GoogLeNet.Initialization.Caffe ? ["caffe", "kaiming", "default"] : ["kaiming", "caffe", "default"];
+        if (IsGoogLeNet(name)) return ["kaiming", "caffe", "default"];
         return ["default"];
     }
 
