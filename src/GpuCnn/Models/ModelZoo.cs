@@ -59,7 +59,8 @@ public static class ModelZoo
     /// <summary>The optimiser of a model's default recipe.</summary>
     /// <remarks>
     /// Adam for the AlexNets, VGG and the paper's GoogLeNet (no batch norm): from their default initialisation SGD at the
-    /// default rate barely moves the loss off ln 10 in 48 steps, Adam does (docs/benchmarks.md, issue 12). SGD for the others.
+    /// default rate barely moves the loss off ln 10 in 48 steps on synthetic data (AlexNet, VGG-16), and GoogLeNet's
+    /// Caffe recipe (SGD) stays at chance, where Adam at 1e-4 learns each (docs/benchmarks.md, issue 12). SGD for the others.
     /// </remarks>
     public static string DefaultOptimizer(string name) =>
         !Models.ContainsKey(name) ? throw Unknown(name) : AdamByDefault(name) ? "adam" : "sgd";
