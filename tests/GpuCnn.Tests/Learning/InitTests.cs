@@ -24,8 +24,6 @@ public class InitTests
 
     [Theory]
     [InlineData("vgg11", 32)]
-    [InlineData("vgg16", 32)]
-    [InlineData("vgg11", 64)]
     public void Vgg_starts_as_torchvision_initialises_it(string model, int size)
     {
         var g = ModelZoo.Create(model, 10, size, 3);
@@ -41,6 +39,21 @@ public class InitTests
             weights++;
         }
         Assert.Equal(g.Parameters.Count(p => p.Name == "weight"), weights);
+    }
+
+    /// <summary>The full-size network's initialisers, without drawing its 138 million values.</summary>
+    [Fact]
+    public void Vgg16_at_224_has_torchvisions_initialisers()
+    {
+        var g = ModelZoo.Create("vgg16", 1000, 224, 3);
+        foreach (var (layer, p) in Params(g))
+        {
+            if (p.Name == "bias") { Assert.Equal(Init.Zeros, p.Init); continue; }
+            Assert.Equal(Init.Normal, p.Init);
+            float expected = layer is Conv2d c ? MathF.Sqrt(2f / (c.OutChannels * 9)) : 0.01f;
+            Assert.Equal(expected, p.InitValue);
+        }
+        Assert.Equal(16, Params(g).Count(t => t.P.Name == "weight"));
     }
 
     [Theory]
