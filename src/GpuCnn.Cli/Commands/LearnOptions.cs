@@ -7,7 +7,7 @@ namespace GpuCnn.Cli.Commands;
 /// <summary>--init and --diagnostics: how a zoo model starts, and per-layer statistics while it trains.</summary>
 sealed class LearnOptions
 {
-    public readonly Option<string?> Init = Opt.Text("init", "initialisation: default (PyTorch's), or paper for the AlexNets (N(0, 0.01²), biases 1); default: by model", "paper|default");
+    public readonly Option<string?> Init = Opt.Text("init", "initialisation: default (PyTorch's), paper for the AlexNets (N(0, 0.01²), biases 1), torchvision for VGG (Kaiming normal), caffe or kaiming for GoogLeNet; default: by model", "NAME");
     public readonly Option<int?> Diagnostics = Opt.Int("diagnostics", "every N steps, print and record each layer's activation mean and std, dead ReLUs, gradient and weight norms", 1);
 
     public void AddTo(Command c)

@@ -13,6 +13,25 @@ namespace GpuCnn.Models;
 /// </summary>
 public static class GoogLeNet
 {
+    /// <summary>How the paper's GoogLeNet (conv biases, no batch norm) starts.</summary>
+    public enum Initialization
+    {
+        /// <summary>
+        /// Caffe's <c>bvlc_googlenet</c>: convolution weights "xavier" (variance 1/fan_in; drawn here from a normal,
+        /// Caffe draws a uniform of the same variance), convolution biases 0.2, the classifier's weights xavier and its
+        /// bias 0.
+        /// </summary>
+        Caffe,
+        /// <summary>
+        /// Kaiming normal (fan_in, ReLU's gain): N(0, 2/fan_in) for the convolutions, biases 0; the classifier keeps its
+        /// default. Each convolution keeps the signal's scale, so without batch norm the loss leaves ln(classes) in the
+        /// first steps, where Caffe's and the layers' default stay at chance (docs/benchmarks.md, issue 12).
+        /// </summary>
+        Kaiming,
+        /// <summary>The layers' own default (PyTorch's for Conv2d and Linear): U(±1/√fan_in), biases 0.</summary>
+        Default,
+    }
+
     /// <summary>(1×1, 3×3 reduce, 3×3, 5×5 reduce, 5×5, pool projection) for 3a … 5b, with a 0 entry marking a max pool.</summary>
     public static readonly (string Name, int C1, int R3, int C3, int R5, int C5, int Pool)[] Blocks =
     {
@@ -24,7 +43,14 @@ public static class GoogLeNet
 
     /// <summary>Builds the paper's network; below 64×64 input the stem keeps resolution (3×3 conv, no pools).</summary>
     public static Graph Build(int classes = 1000, int imageSize = 224, int channels = 3) =>
-        new GoogLeNetModule(classes, channels, small: imageSize < 64).Build(new Shape(channels, imageSize, imageSize), "googlenet");
+        Build(classes, imageSize, channels, DefaultInitialization);
+
+    /// <summary>Builds the paper's network with the initialisation <paramref name="init"/>.</summary>
+    public static Graph Build(int classes, int imageSize, int channels, Initialization init) =>
+        new GoogLeNetModule(classes, channels, small: imageSize < 64, init).Build(new Shape(channels, imageSize, imageSize), "googlenet");
+
+    /// <summary>The initialisation the paper's network starts from when none is named.</summary>
+    public const Initialization DefaultInitialization = Initialization.Kaiming;
 
     /// <summary>torchvision's <c>googlenet</c> (<see cref="GoogLeNetModule.Torchvision"/>), whose state-dict keys are torchvision's.</summary>
     public static Graph BuildTorchvision(int classes = 1000, int imageSize = 224, int channels = 3) =>
@@ -117,7 +143,29 @@ public sealed class GoogLeNetModule : Module
     readonly Linear fc;
 
     /// <summary>The paper's network (conv biases, LRN in the stem, 5×5 branches, dropout 0.4); <paramref name="small"/>: a 3×3 stem for small images.</summary>
-    public GoogLeNetModule(int classes = 1000, int channels = 3, bool small = false) : this(classes, channels, small, torchvision: false) { }
+    public GoogLeNetModule(int classes = 1000, int channels = 3, bool small = false)
+        : this(classes, channels, small, GoogLeNet.DefaultInitialization) { }
+
+    /// <summary>The paper's network (see the other constructor) initialised as <paramref name="init"/> says.</summary>
+    public GoogLeNetModule(int classes, int channels, bool small, GoogLeNet.Initialization init) : this(classes, channels, small, torchvision: false)
+    {
+        if (init == GoogLeNet.Initialization.Default) return;
+        foreach (var (_, layer) in NamedLayers())
+        {
+            if (layer is Conv2d conv)
+            {
+                conv.Weight.Init = Init.Normal;
+                int fanIn = conv.Weight.FanIn;
+                conv.Weight.InitValue = MathF.Sqrt((init == GoogLeNet.Initialization.Kaiming ? 2f : 1f) / fanIn);
+                if (init == GoogLeNet.Initialization.Caffe && conv.Bias is { } b) { b.Init = Init.Constant; b.InitValue = 0.2f; }
+            }
+            else if (layer is Linear linear && init == GoogLeNet.Initialization.Caffe)
+            {
+                linear.Weight.Init = Init.Normal;
+                linear.Weight.InitValue = MathF.Sqrt(1f / linear.Weight.FanIn);
+            }
+        }
+    }
 
     GoogLeNetModule(int classes, int channels, bool small, bool torchvision)
     {

@@ -41,8 +41,8 @@ public static class ModelZoo
     /// <summary>
     /// A model's default training recipe: the optimiser (or the one asked for) and its learning rate at
     /// <paramref name="batchSize"/>. SGD rates come from <see cref="DefaultLearningRate"/>; Adam and AdamW take 1e-4
-    /// for the AlexNets and VGG and otherwise 1e-3 at batch 64, scaled by the square root of the batch (the usual rule for
-    /// adaptive optimisers).
+    /// for the AlexNets, VGG and GoogLeNet and otherwise 1e-3 at batch 64, scaled by the square root of the batch (the
+    /// usual rule for adaptive optimisers).
     /// </summary>
     /// <exception cref="ArgumentException">Unknown model.</exception>
     public static Recipe DefaultRecipe(string name, int batchSize, string? optimizer = null)
@@ -52,36 +52,47 @@ public static class ModelZoo
         // Any other name keeps the SGD rate; the optimiser factory rejects it with the list of valid ones.
         if (opt.ToLowerInvariant() is not ("adam" or "adamw")) return new Recipe(opt, DefaultLearningRate(name, batchSize));
         // AlexNet: 1e-4 learns at batch 16 and 32 on synthetic data where 3e-4 learns less; VGG: 1e-4 learns where the
-        // scaled 5e-4 diverges at step 6 and dies (docs/benchmarks.md, issue 12).
+        // scaled 5e-4 diverges at step 6 and dies; GoogLeNet: 1e-4 from Kaiming's init (docs/benchmarks.md, issue 12).
         return new Recipe(opt, AdamByDefault(name) ? 1e-4f : 1e-3f * MathF.Sqrt(batchSize / 64f));
     }
 
     /// <summary>The optimiser of a model's default recipe.</summary>
     /// <remarks>
-    /// Adam for the AlexNets and VGG (no batch norm): from their default initialisation SGD at the default rate does
-    /// not move the loss off ln 10 in 48 steps, Adam does (docs/benchmarks.md, issue 12). SGD for the others.
+    /// Adam for the AlexNets, VGG and the paper's GoogLeNet (no batch norm): from their default initialisation SGD at the
+    /// default rate barely moves the loss off ln 10 in 48 steps on synthetic data (AlexNet, VGG-16), and GoogLeNet's
+    /// Caffe recipe (SGD) stays at chance, where Adam at 1e-4 learns each (docs/benchmarks.md, issue 12). SGD for the others.
     /// </remarks>
     public static string DefaultOptimizer(string name) =>
         !Models.ContainsKey(name) ? throw Unknown(name) : AdamByDefault(name) ? "adam" : "sgd";
 
     static bool AdamByDefault(string name) =>
-        IsAlexNet(name) || name.StartsWith("vgg", StringComparison.OrdinalIgnoreCase);
+        IsAlexNet(name) || IsVgg(name) || IsGoogLeNet(name);
 
-    /// <summary>The initialisations <paramref name="name"/> can start from: <c>default</c>, and <c>paper</c> for the AlexNets.</summary>
+    /// <summary>
+    /// The initialisations <paramref name="name"/> can start from, its default first: <c>default</c> (the layers' own,
+    /// PyTorch's U(±1/√fan_in)) for every model; <c>paper</c> for the AlexNets; <c>torchvision</c> for VGG (see
+    /// <see cref="Vgg.Initialization"/>); <c>kaiming</c> and <c>caffe</c> for GoogLeNet (see <see cref="GoogLeNet.Initialization"/>).
+    /// </summary>
     public static IReadOnlyList<string> InitChoices(string name)
     {
         if (!Models.ContainsKey(name)) throw Unknown(name);
-        return IsAlexNet(name) ? ["default", "paper"] : ["default"];
+        if (IsAlexNet(name)) return ["default", "paper"];
+        if (IsVgg(name)) return ["torchvision", "default"];
+        if (IsGoogLeNet(name)) return ["kaiming", "caffe", "default"];
+        return ["default"];
     }
 
     /// <summary>
-    /// The initialisation a model starts from when none is named (see <see cref="InitChoices"/>): <c>default</c> for
-    /// every model. The paper's AlexNet initialisation stays at chance on synthetic data with every recipe tried (its
-    /// biases of 1 swamp the image's signal), so it is opt-in (docs/benchmarks.md, issue 12).
+    /// The initialisation a model starts from when none is named (the first of <see cref="InitChoices"/>). The paper's
+    /// AlexNet initialisation stays at chance on synthetic data with every recipe tried (its biases of 1 swamp the
+    /// image's signal), so it is opt-in; VGG and the paper's GoogLeNet, which have no batch norm, stay at chance from
+    /// the layers' default, whose signal shrinks at every layer (docs/benchmarks.md, issue 12).
     /// </summary>
-    public static string DefaultInit(string name) => Models.ContainsKey(name) ? "default" : throw Unknown(name);
+    public static string DefaultInit(string name) => InitChoices(name)[0];
 
     static bool IsAlexNet(string name) => name.StartsWith("alexnet", StringComparison.OrdinalIgnoreCase);
+    static bool IsVgg(string name) => name.StartsWith("vgg", StringComparison.OrdinalIgnoreCase);
+    static bool IsGoogLeNet(string name) => name.Equals("googlenet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Builds a model by name with the initialisation <paramref name="init"/> (one of <see cref="InitChoices"/>; null
@@ -96,6 +107,12 @@ public static class ModelZoo
         if (!choices.Contains(init, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"model '{name}' has no initialisation '{init}'; valid choices: {string.Join(", ", choices)}");
         int k = classes ?? m.DefaultClasses, s = imageSize ?? m.DefaultSize, c = channels ?? m.DefaultChannels;
+        if (IsVgg(name))
+        {
+            var v = init.Equals("default", StringComparison.OrdinalIgnoreCase) ? Vgg.Initialization.Default : Vgg.Initialization.Torchvision;
+            return Vgg.Build(name.ToLowerInvariant(), name.Equals("vgg11", StringComparison.OrdinalIgnoreCase) ? Vgg.Vgg11 : Vgg.Vgg16, k, s, c, v);
+        }
+        if (IsGoogLeNet(name)) return GoogLeNet.Build(k, s, c, Enum.Parse<GoogLeNet.Initialization>(init, ignoreCase: true));
         if (!IsAlexNet(name)) return m.Build(k, s, c);
         var a = init.Equals("paper", StringComparison.OrdinalIgnoreCase) ? AlexNetInit.Paper : AlexNetInit.Default;
         return name.Equals("alexnet", StringComparison.OrdinalIgnoreCase) ? AlexNet.Build(k, s, c, a) : AlexNet.BuildTwoTower(k, s, c, a);

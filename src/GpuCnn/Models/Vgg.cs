@@ -13,6 +13,19 @@ namespace GpuCnn.Models;
 /// </summary>
 public static class Vgg
 {
+    /// <summary>How VGG's weights start.</summary>
+    public enum Initialization
+    {
+        /// <summary>
+        /// torchvision's <c>VGG._initialize_weights</c>: convolution weights Kaiming normal with fan_out and ReLU's gain,
+        /// N(0, 2 / (out_channels·9)); linear weights N(0, 0.01²); biases 0. Without batch norm, each convolution keeps
+        /// the signal's scale, so the loss leaves ln(classes) from the first steps (docs/benchmarks.md, issue 12).
+        /// </summary>
+        Torchvision,
+        /// <summary>The layers' own default (PyTorch's for Conv2d and Linear): U(±1/√fan_in), biases 0.</summary>
+        Default,
+    }
+
     /// <summary>Configuration A (VGG-11).</summary>
     public static readonly int[] Vgg11 = { 64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0 };
     /// <summary>Configuration D (VGG-16); 0 marks a max pool.</summary>
@@ -20,7 +33,11 @@ public static class Vgg
 
     /// <summary>Builds a VGG from a configuration.</summary>
     public static Graph Build(string name, int[] config, int classes = 1000, int imageSize = 224, int channels = 3) =>
-        new VggModule(config, classes, channels, small: imageSize < 64).Build(new Shape(channels, imageSize, imageSize), name);
+        Build(name, config, classes, imageSize, channels, Initialization.Torchvision);
+
+    /// <summary>Builds a VGG from a configuration with the initialisation <paramref name="init"/>.</summary>
+    public static Graph Build(string name, int[] config, int classes, int imageSize, int channels, Initialization init) =>
+        new VggModule(config, classes, channels, small: imageSize < 64, init).Build(new Shape(channels, imageSize, imageSize), name);
 }
 
 /// <summary>
@@ -37,8 +54,11 @@ public sealed class VggModule : Module
     readonly Module? classifier;
     readonly Linear? fc;
 
-    /// <summary>A VGG of <paramref name="config"/> (channels per conv, 0 for a max pool: <see cref="Vgg.Vgg11"/>).</summary>
-    public VggModule(int[] config, int classes = 1000, int channels = 3, bool small = false)
+    /// <summary>
+    /// A VGG of <paramref name="config"/> (channels per conv, 0 for a max pool: <see cref="Vgg.Vgg11"/>), initialised as
+    /// <paramref name="init"/> says (torchvision's by default).
+    /// </summary>
+    public VggModule(int[] config, int classes = 1000, int channels = 3, bool small = false, Vgg.Initialization init = Vgg.Initialization.Torchvision)
     {
         var layers = new List<object>();
         int c = channels, conv = 0, pool = 0;
@@ -55,13 +75,34 @@ public sealed class VggModule : Module
         {
             // The input is 2^pools times the feature map's side; below 64 (32 with five pools) that is 1×1.
             fc = AddLayer("fc", new Linear(c, classes, name: "fc"));
-            return;
         }
-        avgpool = AddLayer("avgpool", new AdaptiveAvgPool2d(7, 7, "avgpool"));
-        classifier = AddModule("classifier", new SequentialModule(
-            new Linear(512 * 49, 4096, name: "fc1"), new ReLU("relu_fc1"), new Dropout(0.5f, "drop1"),
-            new Linear(4096, 4096, name: "fc2"), new ReLU("relu_fc2"), new Dropout(0.5f, "drop2"),
-            new Linear(4096, classes, name: "fc3")));
+        else
+        {
+            avgpool = AddLayer("avgpool", new AdaptiveAvgPool2d(7, 7, "avgpool"));
+            classifier = AddModule("classifier", new SequentialModule(
+                new Linear(512 * 49, 4096, name: "fc1"), new ReLU("relu_fc1"), new Dropout(0.5f, "drop1"),
+                new Linear(4096, 4096, name: "fc2"), new ReLU("relu_fc2"), new Dropout(0.5f, "drop2"),
+                new Linear(4096, classes, name: "fc3")));
+        }
+        if (init == Vgg.Initialization.Torchvision) InitializeAsTorchvision(NamedLayers().Select(l => l.Layer));
+    }
+
+    // Biases are zeros already (the layers' default); only the weights' distributions change.
+    static void InitializeAsTorchvision(IEnumerable<Layer> layers)
+    {
+        foreach (var layer in layers)
+        {
+            if (layer is Conv2d conv)
+            {
+                conv.Weight.Init = Init.Normal;
+                conv.Weight.InitValue = MathF.Sqrt(2f / (conv.OutChannels * conv.KernelSize.H * conv.KernelSize.W));
+            }
+            else if (layer is Linear linear)
+            {
+                linear.Weight.Init = Init.Normal;
+                linear.Weight.InitValue = 0.01f;
+            }
+        }
     }
 
     /// <inheritdoc/>

@@ -54,15 +54,18 @@ public class LearningTests
 
     /// <summary>
     /// Zoo models with their command-line defaults, 48 steps of 16 synthetic images at a small size (63² for the
-    /// AlexNets, which need it; 32² for VGG; 16² for the others); each threshold sits well under what the run measured
-    /// (docs/benchmarks.md, issue 12). vgg16 and googlenet are not here: with every recipe measured (SGD and Adam
-    /// 5e-4 and 1e-4 for GoogLeNet, Adam 1e-4 for vgg16) their loss stays at ln 10 in 48 steps.
+    /// AlexNets, which need it; 32² for VGG, the smallest its five pools allow; 16² for the others); each threshold sits
+    /// well under what the run measured (docs/benchmarks.md, issue 12): vgg11 and vgg16 100 % from torchvision's
+    /// initialisation (vgg11's threshold is the one it had at 51.2 % from the layers' default), googlenet 100 % from
+    /// Kaiming's.
     /// </summary>
     [SkippableTheory, Trait("Category", "Long")]
     [InlineData("lenet5", 28, 0.5)]
     [InlineData("alexnet-2tower", 63, 0.45)]
     [InlineData("alexnet", 63, 0.5)]
     [InlineData("vgg11", 32, 0.35)]
+    [InlineData("vgg16", 32, 0.6)]
+    [InlineData("googlenet", 16, 0.6)]
     [InlineData("resnet18", 16, 0.8)]
     [InlineData("resnet34", 16, 0.8)]
     public void Zoo_model_learns_with_its_defaults(string model, int size, double threshold)

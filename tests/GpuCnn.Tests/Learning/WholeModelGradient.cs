@@ -1,5 +1,6 @@
 using GpuCnn.Devices;
 using GpuCnn.Graphs;
+using GpuCnn.Layers;
 using GpuCnn.Tests.Infrastructure;
 using Xunit.Sdk;
 
@@ -37,10 +38,13 @@ public static class WholeModelGradient
         var pars = g.Parameters;
         var values = pars.Select(p => GradCheck.ToDouble(ex.Parameters.Get(p))).ToArray();
         var xs = new[] { GradCheck.ToDouble(x) };
-        double Loss() => Reference.SoftmaxCrossEntropy(GradCheck.RefForward(g, order, batch, xs, pars, values, mode), labels, classes).Mean;
         var refLogits = GradCheck.RefForward(g, order, batch, xs, pars, values, mode);
         Close.Assert(refLogits, logits, 1e-4, 1e-3, $"{g.Name} logits vs double reference");
-        double loss = Loss();
+        // Perturbing one tensor changes only the nodes downstream of its layer: the others keep the outputs of the
+        // unperturbed reference forward, so each difference recomputes only those (the same doubles as a full pass).
+        var cache = new CachedForward(g, order, batch, xs, pars, values, mode);
+        double Loss(Parameter changed) => Reference.SoftmaxCrossEntropy(cache.Run(changed.Owner), labels, classes).Mean;
+        double loss = Reference.SoftmaxCrossEntropy(refLogits, labels, classes).Mean;
         Close.Assert(new[] { loss }, new[] { (float)(lossSum / count) }, 1e-5, 1e-4, $"{g.Name} loss vs double reference");
 
         var log = new List<string> { $"{g.Name}: loss {loss:F6} (device {lossSum / count:F6})" };
@@ -53,9 +57,9 @@ public static class WholeModelGradient
             {
                 var keep = (double[])theta.Clone();
                 for (int k = 0; k < theta.Length; k++) theta[k] = keep[k] + h * dir[k];
-                double lp = Loss();
+                double lp = Loss(p);
                 for (int k = 0; k < theta.Length; k++) theta[k] = keep[k] - h * dir[k];
-                double lm = Loss();
+                double lm = Loss(p);
                 Array.Copy(keep, theta, theta.Length);
                 return (lp - lm) / (2 * h);
             }
@@ -90,5 +94,45 @@ public static class WholeModelGradient
             log.Add($"{p.FullName,-14} n {grad.Length,9}  |g| {gnorm:E3}  along g {alongG:E3}  random {numeric:E3} vs {analytic:E3}");
         }
         return log;
+    }
+
+    /// <summary>
+    /// The double reference forward (<see cref="GradCheck.RefForward"/>) that keeps every node's output of the first
+    /// pass and, after one layer's parameters change, recomputes only the nodes that depend on that layer.
+    /// </summary>
+    sealed class CachedForward
+    {
+        readonly Graph g;
+        readonly IReadOnlyList<Node> order;
+        readonly int batch;
+        readonly Dictionary<Parameter, double[]> byParam;
+        readonly Reference.Mode mode;
+        readonly Dictionary<Node, double[]> first = new();
+
+        public CachedForward(Graph g, IReadOnlyList<Node> order, int batch, double[][] inputs, IReadOnlyList<Parameter> pars, double[][] values, Reference.Mode mode)
+        {
+            (this.g, this.order, this.batch, this.mode) = (g, order, batch, mode);
+            byParam = pars.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => values[t.i]);
+            int k = 0;
+            foreach (var n in order) first[n] = n.IsInput ? inputs[k++] : Eval(n, first);
+        }
+
+        double[] Eval(Node n, Dictionary<Node, double[]> outs) =>
+            Reference.For(n.Layer!, mode)(n.Inputs.Select(i => outs[i]).ToArray(), n.Inputs.Select(i => i.Shape.WithBatch(batch)).ToArray(),
+                n.Layer!.Parameters.Select(p => byParam[p]).ToArray());
+
+        /// <summary>The logits with the current parameter values, where only <paramref name="changed"/>'s may differ from the first pass.</summary>
+        public double[] Run(Layer changed)
+        {
+            var outs = new Dictionary<Node, double[]>(first);
+            var dirty = new HashSet<Node>();
+            foreach (var n in order)
+                if (!n.IsInput && (n.Layer == changed || n.Inputs.Any(dirty.Contains)))
+                {
+                    dirty.Add(n);
+                    outs[n] = Eval(n, outs);
+                }
+            return outs[g.Output];
+        }
     }
 }

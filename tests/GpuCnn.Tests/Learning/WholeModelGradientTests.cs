@@ -18,7 +18,7 @@ public class WholeModelGradientTests(ITestOutputHelper output)
     public void AlexNet_two_tower_at_63_pixels(string backend, string init)
     {
         Skip.IfNot(Environment.GetEnvironmentVariable("GPUCNN_LONG_TESTS") == "1",
-            "long run (about 8 minutes per case on 2 shared cores: some 360 double-precision forward passes): set GPUCNN_LONG_TESTS=1 to include it");
+            "long run (minutes per case on 2 shared cores: some 360 double-precision passes over the nodes after the perturbed layer): set GPUCNN_LONG_TESTS=1 to include it");
         var dev = Backends.Get(backend);
         foreach (var line in WholeModelGradient.Check(dev, ModelZoo.Create("alexnet-2tower", 10, 63, 3, init), batch: 2))
             output.WriteLine(line);
@@ -28,7 +28,7 @@ public class WholeModelGradientTests(ITestOutputHelper output)
     public void AlexNet_two_tower_at_224_pixels()
     {
         Skip.IfNot(Environment.GetEnvironmentVariable("GPUCNN_LONG_TESTS") == "1",
-            "long run (minutes on 2 cores): set GPUCNN_LONG_TESTS=1 to include it");
+            "long run (21 minutes on 2 cores shared with other work): set GPUCNN_LONG_TESTS=1 to include it");
         foreach (var line in WholeModelGradient.Check(Backends.Get("cpu"), ModelZoo.Create("alexnet-2tower", 1000, 224, 3, "paper"), batch: 1, entries: 1))
             output.WriteLine(line);
     }
