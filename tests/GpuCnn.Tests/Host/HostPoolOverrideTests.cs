@@ -23,6 +23,7 @@ public class HostPoolOverrideTests
         new[] { 2, 5, 5, 3, 3, 2, 2, 3, 3, 1, 1 },       // ceil mode and padding: the last windows hold only padding
         new[] { 3, 13, 13, 6, 6, 3, 2, 2, 2, 0, 1 },     // rectangular window, AlexNet-like overlap
         new[] { 2, 40, 500, 20, 250, 2, 2, 2, 2, 0, 0 }, // planes larger than a work item
+        new[] { 7, 10, 10, 5, 5, 2, 2, 2, 2, 0, 0 },     // LeNet's second pooling: odd output width
     };
 
     static PoolParams Geometry(int[] g) => new PoolParams

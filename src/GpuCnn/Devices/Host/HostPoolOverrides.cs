@@ -133,6 +133,11 @@ internal sealed unsafe class HostSelectForward<TSel> : HostOverride<SelectForwar
     {
         var p = a.Geometry;
         float* x = HostMemory.Ptr(a.X), y = HostMemory.Ptr(a.Y);
+        if (HostPool2x2.Applies(p))
+        {
+            HostPool2x2.Forward(a.Op, p, x, y, start, end);
+            return;
+        }
         int plane = p.ByOW.DivRem(start, out int ox);
         plane = p.ByOH.DivRem(plane, out int oy);
         for (int o = start; o < end; o++)
@@ -178,6 +183,11 @@ internal sealed unsafe class HostSelectBackward<TSel> : HostOverride<SelectBackw
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
     protected override void Range(int start, int end, int n, in SelectBackwardArgs<TSel> a)
     {
+        if (HostPool2x2.Applies(a.Geometry))
+        {
+            HostPool2x2.Backward(a.Op, a.Geometry, HostMemory.Ptr(a.X), HostMemory.Ptr(a.Dy), HostMemory.Ptr(a.Dx), a.Beta, start, end);
+            return;
+        }
         var s = new Scatter { Op = a.Op, X = HostMemory.Ptr(a.X), Dy = HostMemory.Ptr(a.Dy) };
         HostPoolWindow.Backward(ref s, a.Geometry, start, end, HostMemory.Ptr(a.Dx), a.Beta);
     }
