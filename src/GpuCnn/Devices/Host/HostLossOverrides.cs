@@ -23,23 +23,8 @@ internal sealed unsafe class SoftmaxCrossEntropyOverride : HostOverride<SoftmaxC
         {
             float* z = logits + (long)b * classes, dz = dlogits + (long)b * classes;
             int label = labels[b];
-            if (label < 0 || label >= classes)
-            {
-                for (int c = 0; c < classes; c++) dz[c] = 0f;
-                loss[b] = 0f;
-                correct[b] = 0f;
-                continue;
-            }
-            float max = z[0];
-            int arg = 0;
-            for (int c = 1; c < classes; c++)
-            {
-                float v = z[c];
-                if (v > max) { max = v; arg = c; }
-            }
-            float sum = 0f;
-            for (int c = 0; c < classes; c++) sum += XMath.Exp(z[c] - max);
-            float logSum = XMath.Log(sum);
+            if (SoftmaxRow.Ignored(label, classes, dz, loss + b, correct + b)) continue;
+            int arg = SoftmaxRow.Stats(z, classes, out float max, out float sum, out float logSum);
             loss[b] = logSum - (z[label] - max);
             correct[b] = arg == label ? 1f : 0f;
             float inv = 1f / sum;
@@ -98,23 +83,8 @@ internal sealed unsafe class CrossEntropyOverride : HostOverride<CrossEntropyArg
         {
             float* z = logits + (long)b * classes, dz = dlogits + (long)b * classes;
             int label = labels[b];
-            if (label < 0 || label >= classes)
-            {
-                for (int c = 0; c < classes; c++) dz[c] = 0f;
-                loss[b] = 0f;
-                correct[b] = 0f;
-                continue;
-            }
-            float max = z[0];
-            int arg = 0;
-            for (int c = 1; c < classes; c++)
-            {
-                float v = z[c];
-                if (v > max) { max = v; arg = c; }
-            }
-            float sum = 0f;
-            for (int c = 0; c < classes; c++) sum += XMath.Exp(z[c] - max);
-            float logSum = XMath.Log(sum);
+            if (SoftmaxRow.Ignored(label, classes, dz, loss + b, correct + b)) continue;
+            int arg = SoftmaxRow.Stats(z, classes, out float max, out float sum, out float logSum);
             float wy = weights[label];
             float smoothed = 0f;
             for (int c = 0; c < classes; c++) smoothed += weights[c] * (logSum - (z[c] - max));
@@ -143,5 +113,36 @@ internal sealed class HostLossOverrides : IHostOverrideSet
         HostOverrides.Add<SoftmaxCrossEntropyArgs>(LossKernels.SoftmaxCrossEntropy, new SoftmaxCrossEntropyOverride());
         HostOverrides.Add<LossStatsArgs>(LossKernels.AccumulateStats, new AccumulateStatsOverride());
         HostOverrides.Add<CrossEntropyArgs>(CrossEntropyKernels.Rows, new CrossEntropyOverride());
+    }
+}
+
+/// <summary>The part of a softmax cross-entropy row that both loss kernels compute alike, in their order.</summary>
+internal static unsafe class SoftmaxRow
+{
+    /// <summary>A label outside [0, classes) is ignored: zero gradient, loss and hit. Returns whether it was.</summary>
+    public static bool Ignored(int label, int classes, float* dz, float* loss, float* correct)
+    {
+        if (label >= 0 && label < classes) return false;
+        for (int c = 0; c < classes; c++) dz[c] = 0f;
+        *loss = 0f;
+        *correct = 0f;
+        return true;
+    }
+
+    /// <summary>The first arg max of the row, its max, Σ exp(z − max) and its log.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Stats(float* z, int classes, out float max, out float sum, out float logSum)
+    {
+        max = z[0];
+        int arg = 0;
+        for (int c = 1; c < classes; c++)
+        {
+            float v = z[c];
+            if (v > max) { max = v; arg = c; }
+        }
+        sum = 0f;
+        for (int c = 0; c < classes; c++) sum += XMath.Exp(z[c] - max);
+        logSum = XMath.Log(sum);
+        return arg;
     }
 }
