@@ -44,14 +44,14 @@ public class HostLoweringOverrideTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Im2col_rows_override_gives_the_kernel_bits(string backend)
     {
-        var dev = ConvOverrideCheck.Device(backend);
+        var dev = OverrideCheck.Device(backend);
         int seed = 1;
         foreach (var g in Geometries)
         {
             var p = Geometry(g);
             int rows = p.Cg * p.KH * p.KW, colLen = p.G * rows * p.N * p.OH * p.OW;
-            var x = ConvOverrideCheck.Random(p.N * p.C * p.H * p.W, seed++);
-            var col = ConvOverrideCheck.Same<Im2ColArgs>(dev, LoweringKernels.Im2ColRows, p.G * rows * p.N * p.OH,
+            var x = OverrideCheck.Random(p.N * p.C * p.H * p.W, seed++);
+            var col = OverrideCheck.Same<Im2ColArgs>(dev, LoweringKernels.Im2ColRows, p.G * rows * p.N * p.OH,
                 new[] { x }, Enumerable.Repeat(float.NaN, colLen).ToArray(), (v, o) => new() { P = p, X = v[0], Col = o }, $"im2col {Name(g)}");
             Assert.DoesNotContain(col, float.IsNaN); // every lowered value written
         }
@@ -60,16 +60,16 @@ public class HostLoweringOverrideTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Col2im_override_gives_the_kernel_bits(string backend)
     {
-        var dev = ConvOverrideCheck.Device(backend);
+        var dev = OverrideCheck.Device(backend);
         int seed = 100;
         foreach (var g in Geometries)
             foreach (float beta in new[] { 0f, 1f, 0.5f })
             {
                 var p = Geometry(g);
                 int rows = p.Cg * p.KH * p.KW, n = p.N * p.C * p.H * p.W;
-                var colGrad = ConvOverrideCheck.Random(p.G * rows * p.N * p.OH * p.OW, seed++);
-                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, n).ToArray() : ConvOverrideCheck.Random(n, seed++);
-                var dx = ConvOverrideCheck.Same<Col2ImArgs>(dev, LoweringKernels.Col2Im, n, new[] { colGrad }, dx0,
+                var colGrad = OverrideCheck.Random(p.G * rows * p.N * p.OH * p.OW, seed++);
+                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, n).ToArray() : OverrideCheck.Random(n, seed++);
+                var dx = OverrideCheck.Same<Col2ImArgs>(dev, LoweringKernels.Col2Im, n, new[] { colGrad }, dx0,
                     (v, o) => new() { P = p, ColGrad = v[0], Dx = o, Beta = beta }, $"col2im {Name(g)} beta={beta}");
                 Assert.DoesNotContain(dx, float.IsNaN);
             }
@@ -78,14 +78,14 @@ public class HostLoweringOverrideTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Bias_gradient_override_gives_the_kernel_bits(string backend)
     {
-        var dev = ConvOverrideCheck.Device(backend);
+        var dev = OverrideCheck.Device(backend);
         foreach (var (n, k, oh, ow) in new[] { (3, 5, 37, 1), (2, 7, 6, 5), (1, 1, 1, 1) })
             foreach (float beta in new[] { 0f, 1f })
             {
                 var p = new ConvParams { N = n, C = 1, H = oh, W = ow, K = k, OH = oh, OW = ow, KH = 1, KW = 1, SH = 1, SW = 1, DH = 1, DW = 1, G = 1 }.Prepare();
-                var dy = ConvOverrideCheck.Random(n * k * oh * ow, 7 + n);
-                var db0 = beta == 0 ? Enumerable.Repeat(float.NaN, k).ToArray() : ConvOverrideCheck.Random(k, 9);
-                ConvOverrideCheck.Same<ConvBiasGradArgs>(dev, ConvKernels.BackwardBias, k, new[] { dy }, db0,
+                var dy = OverrideCheck.Random(n * k * oh * ow, 7 + n);
+                var db0 = beta == 0 ? Enumerable.Repeat(float.NaN, k).ToArray() : OverrideCheck.Random(k, 9);
+                OverrideCheck.Same<ConvBiasGradArgs>(dev, ConvKernels.BackwardBias, k, new[] { dy }, db0,
                     (v, o) => new() { P = p, Dy = v[0], Db = o, Beta = beta }, $"bias gradient {n}x{k}x{oh}x{ow} beta={beta}");
             }
     }

@@ -36,26 +36,26 @@ public class HostPoolOverrideTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Select_pooling_overrides_give_the_kernel_bits(string backend)
     {
-        var dev = ConvOverrideCheck.Device(backend);
+        var dev = OverrideCheck.Device(backend);
         int seed = 1;
         foreach (var g in Geometries)
         {
             var p = Geometry(g);
             int inputs = p.Planes * p.H * p.W, outputs = p.Planes * p.OH * p.OW;
-            var x = ConvOverrideCheck.Random(inputs, seed++, coarse: true);
-            var dy = ConvOverrideCheck.Random(outputs, seed++);
+            var x = OverrideCheck.Random(inputs, seed++, coarse: true);
+            var dy = OverrideCheck.Random(outputs, seed++);
             var nanOut = Enumerable.Repeat(float.NaN, outputs).ToArray();
-            ConvOverrideCheck.Same<SelectForwardArgs<MaxSelect>>(dev, PoolKernels.SelectForward, outputs, new[] { x }, nanOut,
+            OverrideCheck.Same<SelectForwardArgs<MaxSelect>>(dev, PoolKernels.SelectForward, outputs, new[] { x }, nanOut,
                 (v, o) => new() { Geometry = p, X = v[0], Y = o }, $"max forward {Name(g)}");
-            ConvOverrideCheck.Same<SelectForwardArgs<MinSelect>>(dev, PoolKernels.SelectForward, outputs, new[] { x }, nanOut,
+            OverrideCheck.Same<SelectForwardArgs<MinSelect>>(dev, PoolKernels.SelectForward, outputs, new[] { x }, nanOut,
                 (v, o) => new() { Geometry = p, X = v[0], Y = o }, $"min forward {Name(g)}");
             foreach (float beta in new[] { 0f, 1f })
             {
-                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, inputs).ToArray() : ConvOverrideCheck.Random(inputs, seed++);
-                var dx = ConvOverrideCheck.Same<SelectBackwardArgs<MaxSelect>>(dev, PoolKernels.SelectBackward, inputs, new[] { x, dy }, dx0,
+                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, inputs).ToArray() : OverrideCheck.Random(inputs, seed++);
+                var dx = OverrideCheck.Same<SelectBackwardArgs<MaxSelect>>(dev, PoolKernels.SelectBackward, inputs, new[] { x, dy }, dx0,
                     (v, o) => new() { Geometry = p, X = v[0], Dy = v[1], Dx = o, Beta = beta }, $"max backward {Name(g)} beta={beta}");
                 Assert.DoesNotContain(dx, float.IsNaN);
-                ConvOverrideCheck.Same<SelectBackwardArgs<MinSelect>>(dev, PoolKernels.SelectBackward, inputs, new[] { x, dy }, dx0,
+                OverrideCheck.Same<SelectBackwardArgs<MinSelect>>(dev, PoolKernels.SelectBackward, inputs, new[] { x, dy }, dx0,
                     (v, o) => new() { Geometry = p, X = v[0], Dy = v[1], Dx = o, Beta = beta }, $"min backward {Name(g)} beta={beta}");
             }
         }
@@ -64,20 +64,20 @@ public class HostPoolOverrideTests
     [SkippableTheory, MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Average_pooling_overrides_give_the_kernel_bits(string backend)
     {
-        var dev = ConvOverrideCheck.Device(backend);
+        var dev = OverrideCheck.Device(backend);
         int seed = 50;
         foreach (var g in Geometries)
         {
             var p = Geometry(g);
             int inputs = p.Planes * p.H * p.W, outputs = p.Planes * p.OH * p.OW;
-            var x = ConvOverrideCheck.Random(inputs, seed++);
-            var dy = ConvOverrideCheck.Random(outputs, seed++);
-            ConvOverrideCheck.Same<AvgForwardArgs>(dev, PoolKernels.AvgForward, outputs, new[] { x }, Enumerable.Repeat(float.NaN, outputs).ToArray(),
+            var x = OverrideCheck.Random(inputs, seed++);
+            var dy = OverrideCheck.Random(outputs, seed++);
+            OverrideCheck.Same<AvgForwardArgs>(dev, PoolKernels.AvgForward, outputs, new[] { x }, Enumerable.Repeat(float.NaN, outputs).ToArray(),
                 (v, o) => new() { Geometry = p, X = v[0], Y = o }, $"avg forward {Name(g)}");
             foreach (float beta in new[] { 0f, 1f })
             {
-                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, inputs).ToArray() : ConvOverrideCheck.Random(inputs, seed++);
-                var dx = ConvOverrideCheck.Same<AvgBackwardArgs>(dev, PoolKernels.AvgBackward, inputs, new[] { dy }, dx0,
+                var dx0 = beta == 0 ? Enumerable.Repeat(float.NaN, inputs).ToArray() : OverrideCheck.Random(inputs, seed++);
+                var dx = OverrideCheck.Same<AvgBackwardArgs>(dev, PoolKernels.AvgBackward, inputs, new[] { dy }, dx0,
                     (v, o) => new() { Geometry = p, Dy = v[0], Dx = o, Beta = beta }, $"avg backward {Name(g)} beta={beta}");
                 Assert.DoesNotContain(dx, float.IsNaN);
             }

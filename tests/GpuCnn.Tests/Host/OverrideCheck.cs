@@ -25,7 +25,7 @@ public sealed class OverrideBuffers
 /// The check every host override passes: the same launch, from the same buffers, once with the device's host
 /// overrides off (the ILGPU body as host loops) and once on, must leave every buffer bit-identical.
 /// </summary>
-public static class OverrideCheck
+public static partial class OverrideCheck
 {
     /// <summary>The CPU accelerator that override tests toggle (private: other test classes must not see the switch).</summary>
     public static ComputeDevice Device(string backend)
