@@ -14,7 +14,6 @@ internal sealed unsafe class ColumnSumOverride : HostOverride<ColumnSumArgs>
     protected override int Grain => 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in ColumnSumArgs a)
     {
         float* m = HostMemory.Ptr(a.M), o = HostMemory.Ptr(a.Output);
@@ -46,7 +45,6 @@ internal sealed unsafe class ConvBiasGradOverride : HostOverride<ConvBiasGradArg
     protected override int Grain => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in ConvBiasGradArgs a)
     {
         ConvParams p = a.P;

@@ -12,7 +12,6 @@ internal sealed unsafe class FillOverride : HostOverride<FillArgs>
     protected override int Grain => 65536;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in FillArgs a) =>
         new Span<float>(HostMemory.Ptr(a.Y) + start, end - start).Fill(a.Value);
 
@@ -25,7 +24,6 @@ internal sealed unsafe class AxpbyOverride : HostOverride<AxpbyArgs>
     protected override int Grain => 32768;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in AxpbyArgs a) =>
         Axpby(HostMemory.Ptr(a.X), HostMemory.Ptr(a.Y), a.Alpha, a.Beta, start, end);
 
@@ -55,7 +53,6 @@ internal sealed unsafe class ProductOverride(bool backward) : HostOverride<Produ
     protected override int Grain => 32768;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in ProductArgs p)
     {
         float* a = HostMemory.Ptr(p.A), b = HostMemory.Ptr(p.B), y = HostMemory.Ptr(p.Y);
@@ -83,7 +80,6 @@ internal sealed unsafe class CopyChannelsOverride : HostOverride<CopyChannelsArg
     protected override int Grain => 32768;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in CopyChannelsArgs a)
     {
         ChannelSlice s = a.Slice;
@@ -123,7 +119,6 @@ internal sealed unsafe class DropoutForwardOverride : HostOverride<DropoutForwar
     protected override int Grain => 8192;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in DropoutForwardArgs a)
     {
         float* x = HostMemory.Ptr(a.X), y = HostMemory.Ptr(a.Y);
@@ -140,7 +135,6 @@ internal sealed unsafe class DropoutBackwardOverride : HostOverride<DropoutBackw
     protected override int Grain => 8192;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in DropoutBackwardArgs a)
     {
         float* dy = HostMemory.Ptr(a.Dy), dx = HostMemory.Ptr(a.Dx);
@@ -163,7 +157,6 @@ internal sealed unsafe class SumSquaresOverride : HostOverride<SumSquaresArgs>
     protected override int Grain => 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in SumSquaresArgs a)
     {
         float* g = HostMemory.Ptr(a.G), part = HostMemory.Ptr(a.Partials);
@@ -194,7 +187,6 @@ internal sealed unsafe class ScaleByOverride : HostOverride<ScaleByArgs>
     protected override int Grain => 65536;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in ScaleByArgs a)
     {
         float* g = HostMemory.Ptr(a.G);

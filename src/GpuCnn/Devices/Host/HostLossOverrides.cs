@@ -13,7 +13,6 @@ internal sealed unsafe class SoftmaxCrossEntropyOverride : HostOverride<SoftmaxC
     protected override int Grain => 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in SoftmaxCrossEntropyArgs a)
     {
         int classes = a.Classes;
@@ -71,7 +70,6 @@ internal sealed unsafe class CrossEntropyOverride : HostOverride<CrossEntropyArg
     protected override int Grain => 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in CrossEntropyArgs a)
     {
         int classes = a.Classes;

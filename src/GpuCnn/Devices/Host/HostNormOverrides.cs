@@ -14,7 +14,6 @@ internal sealed unsafe class BatchStatsOverride : HostOverride<BatchNormStatsArg
     protected override int Grain => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in BatchNormStatsArgs a)
     {
         BatchNormParams p = a.Geometry;
@@ -86,7 +85,6 @@ internal sealed unsafe class BatchNormReduceOverride : HostOverride<BatchNormRed
     protected override int Grain => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in BatchNormReduceArgs a)
     {
         BatchNormParams p = a.Geometry;
@@ -148,7 +146,6 @@ internal sealed unsafe class BatchNormNormalizeOverride : HostOverride<BatchNorm
     protected override int Grain => 32768;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in BatchNormNormalizeArgs a)
     {
         BatchNormParams p = a.Geometry;
@@ -176,7 +173,6 @@ internal sealed unsafe class BatchNormDataOverride : HostOverride<BatchNormDataA
     protected override int Grain => 32768;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in BatchNormDataArgs a)
     {
         BatchNormParams p = a.Geometry;

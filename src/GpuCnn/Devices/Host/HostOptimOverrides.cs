@@ -14,7 +14,6 @@ internal sealed unsafe class SgdOverride : HostOverride<SgdArgs>
     protected override int Grain => 65536;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in SgdArgs a)
     {
         float* p = HostMemory.Ptr(a.P), g = HostMemory.Ptr(a.G), v = HostMemory.Ptr(a.V);
@@ -55,7 +54,6 @@ internal sealed unsafe class AdamOverride(bool decoupled) : HostOverride<AdamArg
     protected override int Grain => 65536;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     protected override void Range(int start, int end, int n, in AdamArgs a)
     {
         int split = Math.Clamp(a.DecayEnd, start, end);
