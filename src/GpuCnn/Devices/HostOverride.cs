@@ -9,7 +9,9 @@ namespace GpuCnn.Devices;
 /// loops (<see cref="ComputeDevice.HostOverrides"/>). It must give the kernel's results bit for bit: the same
 /// operations in the same order per output (vectorised across outputs, never reassociated within one). Subclasses
 /// write <see cref="Range"/> over host pointers (<see cref="HostMemory"/>); the base class cuts the launch into
-/// <see cref="Grain"/>-element ranges spread over <see cref="HostPool"/>, and a launch allocates nothing.
+/// <see cref="Grain"/>-element ranges spread over <see cref="HostPool"/>, and a launch allocates nothing. Mark each
+/// <see cref="Range"/> <c>[MethodImpl(MethodImplOptions.AggressiveOptimization)]</c>: it runs only a few times per launch,
+/// too rarely for tiered compilation to promote it soon, so it would stay unoptimised through a whole run.
 /// </summary>
 /// <typeparam name="TArgs">The kernel's argument struct.</typeparam>
 internal abstract class HostOverride<TArgs> : IHostWork where TArgs : struct

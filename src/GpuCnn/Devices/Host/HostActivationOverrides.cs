@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Numerics;
 using GpuCnn.Kernels.Elementwise;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary>
 /// The vector form of an <see cref="IUnaryOp"/>: each lane computes exactly what the op's scalar method computes (the
@@ -110,7 +110,7 @@ internal sealed unsafe class UnaryBackwardOverride<TOp, TL> : HostOverride<Unary
     protected override HostOverride<UnaryBackwardArgs<TOp>> Clone() => new UnaryBackwardOverride<TOp, TL>();
 }
 
-/// <summary>Registers the activations' overrides: ReLU, LeakyReLU, ELU, Tanh and Sigmoid, forward and backward. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers the activations' overrides: ReLU, LeakyReLU, ELU, Tanh and Sigmoid, forward and backward.</summary>
 internal sealed class HostActivationOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -3,7 +3,7 @@ using System.Numerics;
 using GpuCnn.Kernels.Conv;
 using GpuCnn.Kernels.Gemm;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary>
 /// <see cref="GemmKernels.ColumnSum"/> (a fully connected layer's bias gradient): adjacent columns are adjacent
@@ -78,7 +78,7 @@ internal sealed unsafe class ConvBiasGradOverride : HostOverride<ConvBiasGradArg
     protected override HostOverride<ConvBiasGradArgs> Clone() => new ConvBiasGradOverride();
 }
 
-/// <summary>Registers the bias-gradient reductions' overrides (fully connected and convolution). Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers the bias-gradient reductions' overrides (fully connected and convolution).</summary>
 internal sealed class HostBiasOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

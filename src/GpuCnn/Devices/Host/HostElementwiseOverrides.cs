@@ -4,7 +4,7 @@ using GpuCnn.Kernels.Elementwise;
 using GpuCnn.Kernels.Optim;
 using GpuCnn.Kernels.Random;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary><see cref="ElementwiseKernels.Fill"/>.</summary>
 internal sealed unsafe class FillOverride : HostOverride<FillArgs>
@@ -200,7 +200,7 @@ internal sealed unsafe class ScaleByOverride : HostOverride<ScaleByArgs>
     protected override HostOverride<ScaleByArgs> Clone() => new ScaleByOverride();
 }
 
-/// <summary>Registers the element-wise and tensor kernels' overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers the element-wise and tensor kernels' overrides.</summary>
 internal sealed class HostElementwiseOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using GpuCnn.Kernels.Loss;
 using ILGPU.Algorithms;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary>
 /// <see cref="LossKernels.SoftmaxCrossEntropy"/> over host pointers: a row's sums and exponentials keep the body's
@@ -102,7 +102,7 @@ internal sealed unsafe class CrossEntropyOverride : HostOverride<CrossEntropyArg
     protected override HostOverride<CrossEntropyArgs> Clone() => new CrossEntropyOverride();
 }
 
-/// <summary>Registers the losses' overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers the losses' overrides.</summary>
 internal sealed class HostLossOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -7,7 +7,7 @@ namespace GpuCnn.Devices;
 /// <summary>
 /// Host overrides of the convolution kernels the blocked and SIMD families launch on the CPU accelerator: the im2col
 /// lowering (<see cref="LoweringKernels.Im2ColRows"/>) and its adjoint (<see cref="LoweringKernels.Col2Im"/>); the
-/// bias gradient's is in <see cref="Host.HostBiasOverrides"/>. The ILGPU bodies pay for every view access on the host; these
+/// bias gradient's is in <see cref="HostBiasOverrides"/>. The ILGPU bodies pay for every view access on the host; these
 /// walk rows through pointers. Copies are exact, and every sum adds the same terms in the same order as its body.
 /// </summary>
 internal sealed class HostLoweringOverrides : IHostOverrideSet
@@ -30,7 +30,7 @@ internal sealed unsafe class HostIm2ColRows : HostOverride<Im2ColArgs>
     protected override HostOverride<Im2ColArgs> Clone() => new HostIm2ColRows();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in Im2ColArgs a)
     {
         var p = a.P;
@@ -90,7 +90,7 @@ internal sealed unsafe class HostCol2Im : HostOverride<Col2ImArgs>
     protected override HostOverride<Col2ImArgs> Clone() => new HostCol2Im();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in Col2ImArgs a)
     {
         var p = a.P;

@@ -45,7 +45,7 @@ internal sealed unsafe class HostLrnForward : HostOverride<LrnForwardArgs>
     protected override HostOverride<LrnForwardArgs> Clone() => new HostLrnForward();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in LrnForwardArgs a)
     {
         var p = a.Geometry;
@@ -78,7 +78,7 @@ internal sealed unsafe class HostLrnBackward : HostOverride<LrnBackwardArgs>
     protected override HostOverride<LrnBackwardArgs> Clone() => new HostLrnBackward();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in LrnBackwardArgs a)
     {
         var p = a.Geometry;

@@ -3,7 +3,7 @@ using System.Numerics;
 using GpuCnn.Kernels.Norm;
 using ILGPU.Algorithms;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary>
 /// <see cref="BatchNormKernels.BatchStats"/>: each channel's sums keep the body's order (one double chain per channel,
@@ -224,7 +224,7 @@ internal sealed unsafe class BatchNormRunningOverride : HostOverride<BatchNormRu
     protected override HostOverride<BatchNormRunningStatsArgs> Clone() => new BatchNormRunningOverride();
 }
 
-/// <summary>Registers BatchNorm2d's overrides. Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers BatchNorm2d's overrides.</summary>
 internal sealed class HostNormOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

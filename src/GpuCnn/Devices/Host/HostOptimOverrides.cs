@@ -3,7 +3,7 @@ using System.Numerics;
 using GpuCnn.Kernels.Optim;
 using ILGPU.Algorithms;
 
-namespace GpuCnn.Devices.Host;
+namespace GpuCnn.Devices;
 
 /// <summary>
 /// <see cref="OptimKernels.Sgd"/> in vectors: each lane runs the body's operations in its order (no fused
@@ -105,7 +105,7 @@ internal sealed unsafe class AdamOverride(bool decoupled) : HostOverride<AdamArg
     protected override HostOverride<AdamArgs> Clone() => new AdamOverride(decoupled);
 }
 
-/// <summary>Registers the optimiser updates' overrides (SGD, Adam, AdamW). Each <c>Range</c> is compiled optimised at once: it runs a few times per launch, too rarely for tiered compilation to reach optimised code soon.</summary>
+/// <summary>Registers the optimiser updates' overrides (SGD, Adam, AdamW).</summary>
 internal sealed class HostOptimOverrides : IHostOverrideSet
 {
     /// <inheritdoc/>

@@ -128,7 +128,7 @@ internal sealed unsafe class HostSelectForward<TSel> : HostOverride<SelectForwar
     protected override HostOverride<SelectForwardArgs<TSel>> Clone() => new HostSelectForward<TSel>();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in SelectForwardArgs<TSel> a)
     {
         var p = a.Geometry;
@@ -180,7 +180,7 @@ internal sealed unsafe class HostSelectBackward<TSel> : HostOverride<SelectBackw
     protected override HostOverride<SelectBackwardArgs<TSel>> Clone() => new HostSelectBackward<TSel>();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in SelectBackwardArgs<TSel> a)
     {
         if (HostPool2x2.Applies(a.Geometry))
@@ -200,7 +200,7 @@ internal sealed unsafe class HostAvgForward : HostOverride<AvgForwardArgs>
     protected override HostOverride<AvgForwardArgs> Clone() => new HostAvgForward();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in AvgForwardArgs a)
     {
         var p = a.Geometry;
@@ -249,7 +249,7 @@ internal sealed unsafe class HostAvgBackward : HostOverride<AvgBackwardArgs>
     protected override HostOverride<AvgBackwardArgs> Clone() => new HostAvgBackward();
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called a few times a launch: tiering would leave it unoptimised
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Range(int start, int end, int n, in AvgBackwardArgs a)
     {
         var s = new Scatter { Dy = HostMemory.Ptr(a.Dy) };
