@@ -56,14 +56,13 @@ public class LearningTests
     /// Zoo models with their command-line defaults, 48 steps of 16 synthetic images at a small size (63² for the
     /// AlexNets, which need it; 32² for VGG, the smallest its five pools allow; 16² for the others); each threshold sits
     /// well under what the run measured (docs/benchmarks.md, issue 12): vgg11 and vgg16 100 % from torchvision's
-    /// initialisation (vgg11's threshold is the one it had at 51.2 % from the layers' default), googlenet 100 % from
-    /// Kaiming's.
+    /// initialisation, googlenet 100 % from Kaiming's.
     /// </summary>
     [SkippableTheory, Trait("Category", "Long")]
     [InlineData("lenet5", 28, 0.5)]
     [InlineData("alexnet-2tower", 63, 0.45)]
     [InlineData("alexnet", 63, 0.5)]
-    [InlineData("vgg11", 32, 0.35)]
+    [InlineData("vgg11", 32, 0.6)]
     [InlineData("vgg16", 32, 0.6)]
     [InlineData("googlenet", 16, 0.6)]
     [InlineData("resnet18", 16, 0.8)]
